@@ -1,0 +1,29 @@
+"""Artifact manifests, content hashes and atomic writes (lean: standard library only)."""
+
+from edge_embed.lineage.manifest import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    GraphSpec,
+    Manifest,
+    OutputKind,
+    Pooling,
+    TokenizerSpec,
+    manifest_sha256,
+    read_manifest,
+    verify_files,
+    write_manifest,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "GraphSpec",
+    "Manifest",
+    "OutputKind",
+    "Pooling",
+    "TokenizerSpec",
+    "manifest_sha256",
+    "read_manifest",
+    "verify_files",
+    "write_manifest",
+]

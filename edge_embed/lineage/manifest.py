@@ -1,0 +1,250 @@
+"""The artifact manifest (``edge_embed.json``): what the runtime reads and the source of truth for lineage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from edge_embed.errors import ArtifactError, IntegrityError, ManifestVersionError
+from edge_embed.lineage.atomic import atomic_write_bytes
+from edge_embed.lineage.hashing import sha256_bytes, sha256_file, sha256_tree
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "edge_embed.json"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+class Pooling(str, Enum):
+    """How token embeddings become one sentence embedding (names as in sentence-transformers' Pooling)."""
+
+    MEAN = "mean"
+    CLS = "cls"
+    MAX = "max"
+    LAST_TOKEN = "lasttoken"
+    MEAN_SQRT_LEN = "mean_sqrt_len_tokens"
+
+
+class OutputKind(str, Enum):
+    """What the graph output named in the manifest holds."""
+
+    TOKEN_EMBEDDINGS = "token_embeddings"  # (batch, seq, dim): pooling runs in numpy
+    SENTENCE_EMBEDDING = "sentence_embedding"  # (batch, dim): pooling ran inside the graph
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """Which graph to run, which output to read, and what the graph already does."""
+
+    output_name: str
+    output_kind: OutputKind
+    normalize_in_graph: bool
+    input_names: tuple[str, ...]
+    precision: str = "fp32"
+    file: str = MODEL_FILE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output_kind", OutputKind(self.output_kind))
+        object.__setattr__(self, "input_names", tuple(self.input_names))
+        if "input_ids" not in self.input_names:
+            raise ArtifactError(f"manifest graph.input_names {list(self.input_names)} lacks 'input_ids'")
+        if self.normalize_in_graph and self.output_kind is OutputKind.TOKEN_EMBEDDINGS:
+            raise ArtifactError("manifest says the graph normalizes, but its output is token embeddings")
+
+    @property
+    def pooling_in_graph(self) -> bool:
+        """Whether the graph output is already pooled."""
+        return self.output_kind is OutputKind.SENTENCE_EMBEDDING
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """The tokenizer file and the padding token the runtime pads with."""
+
+    pad_token: str
+    pad_id: int
+    file: str = TOKENIZER_FILE
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything a device needs to embed with an artifact, and where the artifact came from.
+
+    ``files`` maps every file of the folder but the manifest itself to its sha256; ``parent`` links a derived
+    artifact (e.g. a quantized one) to the manifest sha256 of the artifact it was made from; ``source`` describes
+    the checkpoint (and training run, if any) an export came from.
+    """
+
+    graph: GraphSpec
+    tokenizer: TokenizerSpec
+    pooling: Pooling
+    normalize: bool
+    max_seq_length: int
+    embedding_dim: int
+    files: dict[str, str]
+    source: dict[str, Any]
+    include_prompt: bool = True
+    matryoshka_dims: tuple[int, ...] = ()
+    prompts: dict[str, str] = field(default_factory=dict)
+    parent: dict[str, Any] | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pooling", Pooling(self.pooling))
+        object.__setattr__(self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True)))
+        if self.format_version != FORMAT_VERSION:
+            raise ManifestVersionError(
+                f"artifact format version {self.format_version} is not supported (this edge-embed reads version "
+                f"{FORMAT_VERSION}); re-export the artifact or install a matching edge-embed"
+            )
+        if self.max_seq_length <= 0 or self.embedding_dim <= 0:
+            raise ArtifactError("manifest max_seq_length and embedding_dim must be positive")
+        bad = [d for d in self.matryoshka_dims if not 0 < d <= self.embedding_dim]
+        if bad:
+            raise ArtifactError(f"manifest matryoshka_dims {bad} are outside 1..{self.embedding_dim}")
+        unknown = set(self.prompts) - {"query", "document"}
+        if unknown:
+            raise ArtifactError(f"manifest prompts has unknown kinds {sorted(unknown)}; allowed: query, document")
+        for name in (self.graph.file, self.tokenizer.file):
+            if name not in self.files:
+                raise ArtifactError(f"manifest files has no sha256 for {name}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the manifest as JSON-ready data (enums as their string values)."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=_enum_value))
+
+    def to_json(self) -> bytes:
+        """Return the canonical bytes written to ``edge_embed.json``."""
+        return (json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """Build a manifest from parsed JSON, checking the format version first.
+
+        Args:
+            data: The parsed ``edge_embed.json``.
+
+        Returns:
+            The validated manifest.
+
+        Raises:
+            ManifestVersionError: If the format version is missing or not supported.
+            ArtifactError: If a field is missing, unknown or invalid.
+        """
+        if not isinstance(data, dict):
+            raise ArtifactError("manifest is not a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ManifestVersionError(
+                f"artifact format version {version!r} is not supported (this edge-embed reads version "
+                f"{FORMAT_VERSION}); re-export the artifact or install a matching edge-embed"
+            )
+        try:
+            fields = dict(data)
+            fields["graph"] = GraphSpec(**fields["graph"])
+            fields["tokenizer"] = TokenizerSpec(**fields["tokenizer"])
+            return cls(**fields)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"manifest is invalid: {exc}") from None
+
+    def replace(self, **changes: Any) -> Manifest:
+        """Return a copy with some fields changed (and validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _enum_value(value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def read_manifest(folder: str | Path) -> Manifest:
+    """Read and validate the manifest of an artifact folder.
+
+    Args:
+        folder: The artifact folder.
+
+    Returns:
+        The manifest.
+
+    Raises:
+        ArtifactError: If the folder or its manifest is missing or unreadable.
+        ManifestVersionError: If the manifest's format version is not supported.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST_NAME
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder} is not an artifact folder (no such directory)")
+    if not path.is_file():
+        raise ArtifactError(f"{folder} has no {MANIFEST_NAME}: not an edge-embed artifact, or an unfinished one")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
+    return Manifest.from_dict(data)
+
+
+def write_manifest(folder: str | Path, manifest: Manifest) -> str:
+    """Write ``edge_embed.json`` atomically; the manifest is the last file an artifact gets.
+
+    Args:
+        folder: The artifact folder.
+        manifest: The manifest to write.
+
+    Returns:
+        The sha256 of the written manifest bytes (the artifact's identity).
+    """
+    data = manifest.to_json()
+    atomic_write_bytes(Path(folder) / MANIFEST_NAME, data)
+    return sha256_bytes(data)
+
+
+def manifest_sha256(folder: str | Path) -> str:
+    """Return the sha256 of an artifact's manifest file: the id that children and reports link to.
+
+    Raises:
+        ArtifactError: If the manifest is missing.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        raise ArtifactError(f"{folder} has no {MANIFEST_NAME}")
+    return sha256_file(path)
+
+
+def hash_artifact_files(folder: str | Path) -> dict[str, str]:
+    """Hash every file of an artifact folder except its manifest."""
+    return sha256_tree(folder, exclude=frozenset({MANIFEST_NAME}))
+
+
+def verify_files(folder: str | Path, manifest: Manifest, names: list[str] | None = None) -> None:
+    """Check files of an artifact against the sha256 its manifest records.
+
+    Args:
+        folder: The artifact folder.
+        manifest: Its manifest.
+        names: The files to check; all of ``manifest.files`` when None.
+
+    Raises:
+        ArtifactError: If a file is missing.
+        IntegrityError: If a file's sha256 differs from the manifest's.
+    """
+    folder = Path(folder)
+    for name in names if names is not None else list(manifest.files):
+        path = folder / name
+        if not path.is_file():
+            raise ArtifactError(f"{path} is missing; the artifact is incomplete, re-export or re-install it")
+        actual = sha256_file(path)
+        if actual != manifest.files[name]:
+            raise IntegrityError(
+                f"{path} does not match its manifest (sha256 {actual[:12]}… != {manifest.files[name][:12]}…); "
+                "the file was altered or corrupted: re-export or re-install the artifact"
+            )
