@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code (1 with a one-line message for user errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="edge-embed: %(message)s", stream=sys.stderr)
+    _log_to_stderr()
     try:
         return int(args.handler(args) or 0)
     except EdgeEmbedError as exc:
@@ -26,6 +26,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edge-embed: interrupted; nothing was left half-written", file=sys.stderr)
         return 130
+
+
+def _log_to_stderr() -> None:
+    """Show edge-embed's own progress messages (not the libraries') as ``edge-embed: ...`` lines."""
+    logger = logging.getLogger("edge_embed")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("edge-embed: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--max-seq-length", type=int, help="override the maximum tokens per text")
     export.add_argument("--matryoshka-dims", type=_int_list, help="comma-separated dims the model was trained for")
     export.add_argument("--opset", type=int, help="ONNX opset (default: Optimum's choice)")
+    export.add_argument("--single-file", action="store_true",
+                        help="keep weights inside model.onnx (default: model.onnx_data beside it, memory-mapped)")
     export.add_argument("--overwrite", action="store_true", help="replace the output folder once the new one is complete")
     export.set_defaults(handler=_run_export)
 
@@ -108,6 +120,7 @@ def _run_export(args: argparse.Namespace) -> int:
         max_seq_length=args.max_seq_length,
         matryoshka_dims=args.matryoshka_dims,
         opset=args.opset,
+        external_data=not args.single_file,
         overwrite=args.overwrite,
     )
     print(path)

@@ -31,11 +31,15 @@ PARITY_TEXTS: tuple[str, ...] = (
 
 def reference_model(source: ExportSource) -> Any:
     """Load the source with sentence-transformers on CPU, configured exactly as the artifact will be."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
 
     if source.format == SourceFormat.SENTENCE_TRANSFORMERS:
         model = SentenceTransformer(str(source.model_dir), device="cpu", local_files_only=True)
     else:
+        try:  # sentence-transformers >= 5.7 moved the module classes
+            from sentence_transformers.sentence_transformer import modules as models
+        except ImportError:
+            from sentence_transformers import models  # type: ignore[no-redef]
         transformer = models.Transformer(str(source.transformer_dir), max_seq_length=source.max_seq_length)
         modules = [transformer, models.Pooling(source.embedding_dim, pooling_mode=source.pooling.value)]
         if source.normalize:

@@ -228,6 +228,8 @@ def _from_sentence_transformers(root: Path, run: dict[str, Any] | None) -> Expor
 
 
 def _from_transformers(root: Path, run: dict[str, Any] | None) -> ExportSource:
+    embedding_dim = _hidden_size(root)
+    weights_file = _weights(root)
     return ExportSource(
         model_dir=root,
         transformer_dir=root,
@@ -236,8 +238,8 @@ def _from_transformers(root: Path, run: dict[str, Any] | None) -> ExportSource:
         normalize=False,
         include_prompt=True,
         max_seq_length=_check_length(_model_max_length(root), root),
-        embedding_dim=_hidden_size(root),
-        weights_file=_weights(root),
+        embedding_dim=embedding_dim,
+        weights_file=weights_file,
         matryoshka_dims=tuple((run or {}).get("matryoshka_dims") or ()),
         run=run,
         notes=("bare transformers checkpoint: mean pooling, no normalization (as sentence-transformers assumes); "

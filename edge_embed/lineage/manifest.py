@@ -17,6 +17,7 @@ from edge_embed.lineage.hashing import sha256_bytes, sha256_file, sha256_tree
 FORMAT_VERSION = 1
 MANIFEST_NAME = "edge_embed.json"
 MODEL_FILE = "model.onnx"
+EXTERNAL_DATA_FILE = "model.onnx_data"
 TOKENIZER_FILE = "tokenizer.json"
 
 
@@ -47,6 +48,12 @@ class GraphSpec:
     input_names: tuple[str, ...]
     precision: str = "fp32"
     file: str = MODEL_FILE
+    external_data: str | None = None  # weights beside the graph: onnxruntime maps them instead of copying
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The graph file and, if any, its external weights file."""
+        return (self.file, self.external_data) if self.external_data else (self.file,)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output_kind", OutputKind(self.output_kind))
@@ -114,7 +121,7 @@ class Manifest:
         unknown = set(self.prompts) - {"query", "document"}
         if unknown:
             raise ArtifactError(f"manifest prompts has unknown kinds {sorted(unknown)}; allowed: query, document")
-        for name in (self.graph.file, self.tokenizer.file):
+        for name in (*self.graph.files, self.tokenizer.file):
             if name not in self.files:
                 raise ArtifactError(f"manifest files has no sha256 for {name}")
 

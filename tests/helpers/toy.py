@@ -1,0 +1,108 @@
+"""A tiny but real artifact: a word-level tokenizer and an ONNX embedding-lookup graph, built in memory.
+
+Lean tests use it so that they run on a base install (plus ``onnx`` from the test extra) without torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge_embed.lineage.manifest import (
+    GraphSpec,
+    Manifest,
+    OutputKind,
+    Pooling,
+    TokenizerSpec,
+    hash_artifact_files,
+    write_manifest,
+)
+
+WORDS = ["pump", "bearing", "seal", "leak", "alarm", "plc", "grease", "motor", "valve", "the", "is", "a", "of"]
+VOCAB = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, **{w: i + 4 for i, w in enumerate(WORDS)}}
+DIM = 8
+MAX_SEQ_LENGTH = 16
+
+
+def toy_table(seed: int = 0) -> np.ndarray:
+    """The embedding table the toy graph looks tokens up in."""
+    return np.random.default_rng(seed).standard_normal((len(VOCAB), DIM)).astype(np.float32)
+
+
+def make_toy_tokenizer():  # -> tokenizers.Tokenizer
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    tokenizer = Tokenizer(models.WordLevel(VOCAB, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", VOCAB["[CLS]"]), ("[SEP]", VOCAB["[SEP]"])]
+    )
+    # Stale settings like the base model's: the runtime must override them.
+    tokenizer.enable_truncation(max_length=4)
+    tokenizer.enable_padding(length=12, pad_id=0, pad_token="[PAD]")
+    return tokenizer
+
+
+def make_toy_graph(path: Path, table: np.ndarray) -> None:
+    """last_hidden_state = table[input_ids] * attention_mask[..., None] (so the mask is a real input)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Gather", ["table", "input_ids"], ["looked_up"]),
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["mask_f", "axis"], ["mask_3d"]),
+        helper.make_node("Mul", ["looked_up", "mask_3d"], ["last_hidden_state"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "toy",
+        inputs=[
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
+        ],
+        outputs=[helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", DIM])],
+        initializer=[numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array([2]), "axis")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def make_toy_artifact(folder: Path, pooling: Pooling = Pooling.MEAN, normalize: bool = True, **fields) -> Path:
+    """Write a complete toy artifact folder and return it."""
+    import pytest
+
+    pytest.importorskip("onnx", reason="the toy artifact is built with onnx (in the [test] extra)")
+    folder.mkdir(parents=True)
+    make_toy_graph(folder / "model.onnx", toy_table())
+    make_toy_tokenizer().save(str(folder / "tokenizer.json"))
+    manifest = Manifest(
+        graph=GraphSpec(
+            output_name="last_hidden_state",
+            output_kind=OutputKind.TOKEN_EMBEDDINGS,
+            normalize_in_graph=False,
+            input_names=("input_ids", "attention_mask"),
+        ),
+        tokenizer=TokenizerSpec(pad_token="[PAD]", pad_id=0),
+        pooling=pooling,
+        normalize=normalize,
+        max_seq_length=MAX_SEQ_LENGTH,
+        embedding_dim=DIM,
+        files=hash_artifact_files(folder),
+        source={"format": "toy", "path": "tests/helpers/toy.py"},
+        **fields,
+    )
+    write_manifest(folder, manifest)
+    return folder
+
+
+def reference_embedding(text: str, normalize: bool = True, max_seq_length: int = MAX_SEQ_LENGTH) -> np.ndarray:
+    """Mean-pooled toy embedding computed the slow, obvious way (the runtime's cross-check)."""
+    words = text.lower().split()[: max_seq_length - 2]
+    ids = [VOCAB["[CLS]"]] + [VOCAB.get(w, VOCAB["[UNK]"]) for w in words] + [VOCAB["[SEP]"]]
+    table = toy_table()
+    vector = sum(table[i] for i in ids) / len(ids)
+    return vector / np.linalg.norm(vector) if normalize else vector

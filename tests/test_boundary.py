@@ -1,0 +1,49 @@
+"""The device boundary: importing and using the runtime never loads a build-side library."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+FORBIDDEN = ("torch", "transformers", "optimum", "sentence_transformers", "onnx", "datasets")
+
+PROBE = """
+import json, sys
+import edge_embed
+from edge_embed import Embedder
+from edge_embed.cli.main import main
+embedder = Embedder.load(sys.argv[1])
+vectors = embedder.embed(["pump seal leak", "the bearing"], kind="query")
+assert vectors.shape[0] == 2
+assert main(["info", sys.argv[1]]) == 0
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[2])))
+print(json.dumps(heavy))
+"""
+
+
+def _loaded_heavy_modules(artifact) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(artifact), json.dumps(FORBIDDEN)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_runtime_imports_no_build_library(toy_artifact):
+    assert _loaded_heavy_modules(toy_artifact) == []
+
+
+@pytest.mark.build
+def test_runtime_on_real_export_imports_no_build_library(minilm_artifact):
+    assert _loaded_heavy_modules(minilm_artifact) == []
+
+
+def test_probe_detects_a_heavy_import(toy_artifact):
+    # The check itself must be able to fail: importing one of the libraries shows up.
+    probe = "import json, sys, onnx; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'onnx'})))"
+    pytest.importorskip("onnx")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == ["onnx"]
