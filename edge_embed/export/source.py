@@ -67,6 +67,7 @@ class ExportSource:
             "run_path": run.get("path"),
             "run_record_sha256": run.get("record_sha256"),
             "checkpoint": run.get("checkpoint"),
+            "architecture": _architecture(self.transformer_dir),
         }
 
 
@@ -282,6 +283,13 @@ def _model_config(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{folder} has no config.json: not a transformers model folder")
     return dict(_read_json(path))
+
+
+def _architecture(folder: Path) -> dict[str, Any]:
+    """What graph optimizers need to know about the encoder (model type, heads, width, depth)."""
+    config = _model_config(folder)
+    keys = ("model_type", "num_attention_heads", "hidden_size", "num_hidden_layers")
+    return {key: config.get(key) for key in keys}
 
 
 def _hidden_size(folder: Path) -> int:
