@@ -8,9 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_embed import __version__
 from edge_embed.errors import EdgeEmbedError, InputError
+
+if TYPE_CHECKING:
+    from edge_embed.data.beir import RetrievalDataset
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +40,7 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("edge-embed: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # some libraries configure the root logger; print each message once
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +92,51 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show a progress bar (default: when stderr is a terminal)")
     embed.set_defaults(handler=_run_embed)
 
+    quantize = commands.add_parser(
+        "quantize",
+        help="quantize an artifact into a new artifact, optionally gated on retrieval quality (needs [build])",
+        description="Quantize an fp32 artifact. With --eval, the child must keep NDCG@10 within --max-drop of "
+        "its parent, or nothing is written.",
+    )
+    quantize.add_argument("artifact", type=Path, help="the fp32 artifact folder")
+    quantize.add_argument("-o", "--output", type=Path, required=True, help="artifact folder to create")
+    quantize.add_argument("--method", default="dynamic-int8",
+                          help="dynamic-int8 (default), static-int8, fp16 or int4-weights")
+    quantize.add_argument("--target", default="auto", help="CPU preset: auto (this CPU), avx2, avx512, avx512_vnni, arm64")
+    quantize.add_argument("--optimize", default="none", help="graph optimization first: none, O1, O2 (fused attention)")
+    quantize.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
+    quantize.add_argument("--reduce-range", action="store_true", help="7-bit weights (older CPUs without VNNI)")
+    quantize.add_argument("--calibration", type=Path, help="static-int8: a BEIR folder, .txt or .jsonl of domain texts")
+    quantize.add_argument("--calibration-split", help="BEIR folder: only passages of this split (e.g. train)")
+    quantize.add_argument("--calibration-size", type=int, default=128, help="most calibration texts (default 128)")
+    quantize.add_argument("--calibration-method", default="minmax", help="minmax, percentile or entropy")
+    quantize.add_argument("--block-size", type=int, default=32, help="int4-weights block size")
+    quantize.add_argument("--exclude-nodes", type=_str_list, default=(), help="comma-separated nodes to keep in fp32")
+    quantize.add_argument("--eval", dest="eval_data", type=Path, help="BEIR folder for the accuracy gate")
+    quantize.add_argument("--split", default="dev", help="split of --eval (default dev)")
+    quantize.add_argument("--eval-sample", type=int, help="gate on N queries (+ their passages and 10N distractors)")
+    quantize.add_argument("--max-drop", type=float, default=0.01, help="largest relative NDCG@10 drop (default 0.01)")
+    quantize.add_argument("--auto", action="store_true", help="keep the most sensitive nodes in fp32 until the gate passes")
+    quantize.add_argument("--force", action="store_true", help="quantize an artifact that is already quantized")
+    quantize.add_argument("--overwrite", action="store_true")
+    quantize.add_argument("--batch-size", type=int, default=32)
+    quantize.set_defaults(handler=_run_quantize)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="retrieval metrics of an artifact on a BEIR dataset (lean runtime, exact search)",
+        description="NDCG@10, MRR@10, Recall@1/10/100 and MAP@100, as sentence-transformers names them.",
+    )
+    evaluate.add_argument("artifact", type=Path)
+    evaluate.add_argument("--data", type=Path, required=True, help="BEIR folder")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--dim", type=_int_list, default=(), help="Matryoshka dims to score too, e.g. 256,128")
+    evaluate.add_argument("--sample", type=int, help="N queries (+ their passages and 10N distractors), seeded")
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--threads", type=int)
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.set_defaults(handler=_run_eval)
+
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
     info.add_argument("artifact", type=Path, help="artifact folder")
     info.add_argument("--json", action="store_true", help="print the raw manifest JSON")
@@ -100,6 +150,95 @@ def _int_list(value: str) -> tuple[int, ...]:
         return tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def _str_list(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _load_eval(folder: Path, split: str, sample: int | None) -> RetrievalDataset:
+    from edge_embed.data.beir import load_beir
+
+    dataset = load_beir(folder, split)
+    return dataset.sample(sample, 10 * sample) if sample else dataset
+
+
+def _run_quantize(args: argparse.Namespace) -> int:
+    from edge_embed._extras import require_build
+
+    require_build("edge-embed quantize", ("onnx",))
+    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer logs every tensor at the root logger
+    from edge_embed.quantize.config import QuantizationConfig
+
+    config = QuantizationConfig.for_target(
+        args.method,
+        args.target,
+        optimize=args.optimize,
+        per_channel=args.per_channel,
+        reduce_range=args.reduce_range,
+        calibration=args.calibration_method,
+        calibration_size=args.calibration_size,
+        block_size=args.block_size,
+        nodes_to_exclude=args.exclude_nodes,
+    )
+    # Read every input before any work, so bad data fails in a second, not after quantizing.
+    calibration = None
+    if args.calibration is not None:
+        from edge_embed.data.texts import read_domain_texts
+
+        calibration = read_domain_texts(args.calibration, args.calibration_size, split=args.calibration_split)
+        if calibration.skipped_lines:
+            lines = ", ".join(map(str, calibration.skipped_lines[:10]))
+            print(f"edge-embed: skipped {len(calibration.skipped_lines)} unreadable calibration lines ({lines})",
+                  file=sys.stderr)
+    dataset = _load_eval(args.eval_data, args.split, args.eval_sample) if args.eval_data else None
+    from edge_embed.quantize.quantizer import quantize_artifact
+
+    result = quantize_artifact(args.artifact, args.output, config, calibration=calibration, eval_dataset=dataset,
+                               max_drop=args.max_drop, auto=args.auto, force=args.force, overwrite=args.overwrite,
+                               batch_size=args.batch_size)
+    from edge_embed.cli.tables import format_table
+
+    parent_size = _folder_mb(args.artifact)
+    child_size = _folder_mb(result.path)
+    rows: list[list[object]] = [["parent", "fp32", parent_size, "-"], [str(result.path), result.manifest.graph.precision,
+                                child_size, f"{child_size / parent_size:.0%}"]]
+    if result.gate:
+        rows[0].append(result.gate.parent["ndcg@10"])
+        rows[1].append(result.gate.child["ndcg@10"])
+    headers = ["artifact", "precision", "model MB", "size"] + (["ndcg@10"] if result.gate else [])
+    print(format_table(headers, rows))
+    if result.auto:
+        print(f"kept in fp32 by --auto: {', '.join(result.auto['kept_fp32'])}")
+    return 0
+
+
+def _folder_mb(folder: Path) -> float:
+    from edge_embed.lineage.manifest import read_manifest
+
+    manifest = read_manifest(folder)
+    return sum((folder / name).stat().st_size for name in manifest.graph.files) / 1e6
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from edge_embed.cli.tables import format_table
+    from edge_embed.eval.retrieval import evaluate_artifact
+    from edge_embed.runtime import Embedder
+
+    dataset = _load_eval(args.data, args.split, args.sample)
+    embedder = Embedder.load(args.artifact, threads=args.threads)
+    results = evaluate_artifact(embedder, dataset, dims=args.dim, batch_size=args.batch_size,
+                                show_progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps({"artifact": str(args.artifact), "dataset": dataset.name, "split": dataset.split,
+                          "queries": len(dataset.queries), "corpus": len(dataset.corpus), "sampled": dataset.sampled,
+                          "metrics": {str(dim): m for dim, m in results.items()}}, indent=2))
+        return 0
+    names = list(next(iter(results.values())))
+    print(f"{dataset.name}/{dataset.split}: {len(dataset.queries)} queries, {len(dataset.corpus)} passages"
+          + (" (sampled)" if dataset.sampled else ""))
+    print(format_table(["dim", *names], [[dim, *m.values()] for dim, m in results.items()]))
+    return 0
 
 
 def _run_export(args: argparse.Namespace) -> int:

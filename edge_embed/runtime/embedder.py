@@ -109,6 +109,16 @@ class Embedder:
         tokenizer = _load_tokenizer(tokenizer_file, manifest)
         return cls(folder, manifest, session, tokenizer, dim)
 
+    def with_graph(self, model_path: str | Path, threads: int | None = None) -> Embedder:
+        """A copy that runs another graph with the same inputs, output and recipe (e.g. a candidate quantization).
+
+        Raises:
+            ArtifactError: If onnxruntime cannot load the graph or it lacks the manifest's output.
+        """
+        session = create_session(model_path, threads=threads)
+        _check_graph(session, self.manifest, Path(model_path))
+        return Embedder(self.folder, self.manifest, session, self._tokenizer, self._dim)
+
     @property
     def dim(self) -> int:
         """The width of the vectors :meth:`embed` returns."""
@@ -154,7 +164,7 @@ class Embedder:
                 chunk = [prompt + text for text in chunk]
             encodings = self.tokenize(chunk)
             for rows in _length_sorted_batches(encodings, batch_size):
-                input_ids, attention_mask = self._pad([encodings[r] for r in rows])
+                input_ids, attention_mask = self.pad([encodings[r] for r in rows])
                 output = self.run(input_ids, attention_mask)
                 if skip_tokens:
                     attention_mask = attention_mask.copy()
@@ -193,7 +203,8 @@ class Embedder:
             return truncate_dim(pooled, self._dim, renormalize=self.manifest.normalize)
         return pooled.astype(np.float32, copy=False)
 
-    def _pad(self, encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
+    def pad(self, encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
+        """Step 1b: pad encodings to the longest one; return ``(input_ids, attention_mask)`` as int64."""
         longest = max(len(e.ids) for e in encodings)
         input_ids = np.full((len(encodings), longest), self.manifest.tokenizer.pad_id, dtype=np.int64)
         attention_mask = np.zeros((len(encodings), longest), dtype=np.int64)

@@ -1,0 +1,179 @@
+"""Quantization recipes: methods, CPU presets and the frozen config stored next to what it produced.
+
+Standard library only, so the CLI can validate options before any heavy import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from edge_embed.errors import InputError
+
+
+class Method(str, Enum):
+    """How an artifact is quantized."""
+
+    DYNAMIC_INT8 = "dynamic-int8"
+    STATIC_INT8 = "static-int8"
+    FP16 = "fp16"
+    INT4_WEIGHTS = "int4-weights"
+
+
+class CpuTarget(str, Enum):
+    """CPU families with their own int8 preset (as Optimum's ``AutoQuantizationConfig``)."""
+
+    AUTO = "auto"
+    AVX2 = "avx2"
+    AVX512 = "avx512"
+    AVX512_VNNI = "avx512_vnni"
+    ARM64 = "arm64"
+
+
+class CalibrationMethod(str, Enum):
+    """How static quantization turns calibration activations into ranges."""
+
+    MINMAX = "minmax"
+    PERCENTILE = "percentile"
+    ENTROPY = "entropy"
+
+
+class GraphOptimization(str, Enum):
+    """Graph optimization before quantizing (levels as in Optimum's ``ORTOptimizer``)."""
+
+    NONE = "none"
+    O1 = "O1"  # onnxruntime's basic graph optimizations
+    O2 = "O2"  # + transformer fusions: attention, skip-LayerNorm, bias-GELU
+
+
+# The CPU flags each target's int8 kernels need (from /proc/cpuinfo).
+_TARGET_FLAGS = {
+    CpuTarget.AVX2: {"avx2"},
+    CpuTarget.AVX512: {"avx512f", "avx512bw"},
+    CpuTarget.AVX512_VNNI: {"avx512_vnni"},
+}
+# u8 weights on x86 without VNNI (as Optimum's avx2/avx512 presets), s8 weights with VNNI and on ARM64.
+_SIGNED_WEIGHTS = {CpuTarget.AVX512_VNNI, CpuTarget.ARM64}
+
+
+@dataclass(frozen=True)
+class QuantizationConfig:
+    """A complete, resolved recipe; stored in the child artifact's manifest."""
+
+    method: Method
+    target: CpuTarget = CpuTarget.AUTO
+    per_channel: bool = True
+    reduce_range: bool = False
+    weights_signed: bool = True
+    optimize: GraphOptimization = GraphOptimization.NONE
+    calibration: CalibrationMethod = CalibrationMethod.MINMAX
+    calibration_size: int = 128
+    block_size: int = 32
+    nodes_to_exclude: tuple[str, ...] = ()
+    target_supported: bool = True
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for name, kind in (("method", Method), ("target", CpuTarget), ("optimize", GraphOptimization),
+                           ("calibration", CalibrationMethod)):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                allowed = ", ".join(v.value for v in kind)
+                raise InputError(f"unknown {name} {value!r}; allowed: {allowed}") from None
+        object.__setattr__(self, "nodes_to_exclude", tuple(self.nodes_to_exclude))
+        if self.calibration_size < 1:
+            raise InputError(f"calibration_size must be positive, got {self.calibration_size}")
+        if self.block_size < 16 or self.block_size & (self.block_size - 1):
+            raise InputError(f"block_size must be a power of two >= 16, got {self.block_size}")
+
+    @classmethod
+    def for_target(cls, method: Method | str, target: CpuTarget | str = CpuTarget.AUTO, **options: Any) -> QuantizationConfig:
+        """Resolve a method and CPU target (``auto`` = this machine) into a full config.
+
+        Args:
+            method: The quantization method.
+            target: The CPU family the artifact will run on.
+            **options: Any other field of the config.
+
+        Returns:
+            The config, with ``target_supported`` false (and a note) if this CPU lacks the target's flags.
+
+        Raises:
+            InputError: If a value is not allowed.
+        """
+        target = _parse(CpuTarget, target, "target")
+        resolved = detect_cpu_target() if target is CpuTarget.AUTO else target
+        supported, notes = cpu_supports(resolved)
+        config = cls(
+            method=_parse(Method, method, "method"),
+            target=resolved,
+            weights_signed=options.pop("weights_signed", resolved in _SIGNED_WEIGHTS),
+            target_supported=supported,
+            notes=tuple(notes),
+            **options,
+        )
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-ready data."""
+        return {k: (v.value if isinstance(v, Enum) else list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+    def replace(self, **changes: Any) -> QuantizationConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def precision(self) -> str:
+        """The label written to the manifest's ``graph.precision``."""
+        label = {Method.DYNAMIC_INT8: "int8-dynamic", Method.STATIC_INT8: "int8-static", Method.FP16: "fp16",
+                 Method.INT4_WEIGHTS: "int4-weights"}[self.method]
+        mixed = "-mixed" if self.nodes_to_exclude else ""
+        return label + mixed + ("" if self.optimize is GraphOptimization.NONE else f"-{self.optimize.value}")
+
+
+def _parse(kind: type[Enum], value: Any, name: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InputError(f"unknown {name} {value!r}; allowed: {', '.join(v.value for v in kind)}") from None
+
+
+def cpu_flags() -> set[str]:
+    """The flags of this CPU as /proc/cpuinfo lists them (empty where it does not exist)."""
+    path = Path("/proc/cpuinfo")
+    if not path.is_file():
+        return set()
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def detect_cpu_target() -> CpuTarget:
+    """The best int8 preset for this machine."""
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return CpuTarget.ARM64
+    flags = cpu_flags()
+    for target in (CpuTarget.AVX512_VNNI, CpuTarget.AVX512, CpuTarget.AVX2):
+        if _TARGET_FLAGS[target] <= flags:
+            return target
+    return CpuTarget.AVX2
+
+
+def cpu_supports(target: CpuTarget) -> tuple[bool, list[str]]:
+    """Whether this CPU can run ``target``'s int8 kernels natively, with a note if not."""
+    if target is CpuTarget.ARM64:
+        ok = platform.machine().lower() in ("aarch64", "arm64")
+        return ok, [] if ok else [f"this CPU ({platform.machine()}) is not ARM64"]
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return False, [f"this CPU is ARM64, not {target.value}"]
+    missing = sorted(_TARGET_FLAGS[target] - cpu_flags())
+    return (not missing), [f"this CPU lacks {', '.join(missing)} needed by the {target.value} preset"] if missing else []

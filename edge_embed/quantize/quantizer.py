@@ -1,0 +1,196 @@
+"""Quantize an artifact folder into a new sibling artifact that links to its parent."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edge_embed.data.beir import RetrievalDataset
+from edge_embed.data.texts import TextSample
+from edge_embed.errors import EdgeEmbedError, InputError
+from edge_embed.lineage.atomic import atomic_dir
+from edge_embed.lineage.manifest import (
+    EXTERNAL_DATA_FILE,
+    MODEL_FILE,
+    Manifest,
+    hash_artifact_files,
+    manifest_sha256,
+    read_manifest,
+    verify_files,
+    write_manifest,
+)
+from edge_embed.quantize.config import GraphOptimization, Method, QuantizationConfig
+from edge_embed.quantize.gate import GateResult, run_gate
+from edge_embed.quantize.graph import optimize_graph, quantize_graph, single_file_copy
+from edge_embed.runtime.embedder import Embedder
+from edge_embed.versions import package_versions
+
+logger = logging.getLogger(__name__)
+
+
+class GateError(EdgeEmbedError):
+    """A quantized artifact lost more accuracy than allowed; nothing was written."""
+
+
+@dataclass(frozen=True)
+class QuantizeResult:
+    """What ``quantize_artifact`` produced."""
+
+    path: Path
+    manifest: Manifest
+    gate: GateResult | None = None
+    auto: dict[str, Any] = field(default_factory=dict)
+
+
+def quantize_artifact(
+    parent: str | Path,
+    output: str | Path,
+    config: QuantizationConfig,
+    *,
+    calibration: TextSample | None = None,
+    eval_dataset: RetrievalDataset | None = None,
+    max_drop: float = 0.01,
+    auto: bool = False,
+    force: bool = False,
+    overwrite: bool = False,
+    batch_size: int = 32,
+) -> QuantizeResult:
+    """Quantize an fp32 artifact into a new artifact folder, optionally gated on retrieval quality.
+
+    The child has the parent's layout and manifest, with ``graph.precision`` set, ``parent`` holding the parent's
+    manifest sha256, and ``options.quantization`` the full recipe. With ``eval_dataset``, parent and child are
+    scored with the lean runtime; if the child's NDCG@10 falls more than ``max_drop`` (relative) below the
+    parent's, nothing is written (unless ``auto`` finds layers to keep in fp32 until it passes).
+
+    Args:
+        parent: The artifact to quantize (normally an fp32 export).
+        output: The artifact folder to create.
+        config: The recipe (see ``QuantizationConfig.for_target``).
+        calibration: Domain texts for ``static-int8``.
+        eval_dataset: Retrieval data for the accuracy gate.
+        max_drop: Largest allowed relative drop of NDCG@10.
+        auto: When the gate fails, keep the most sensitive nodes in fp32 until it passes.
+        force: Quantize even if the parent is already quantized.
+        overwrite: Replace ``output`` once the new artifact is complete.
+        batch_size: Texts per onnxruntime call while evaluating.
+
+    Returns:
+        The new artifact, its manifest, and the gate's numbers.
+
+    Raises:
+        InputError: Bad options or parent (already quantized, missing calibration, ...), before any work.
+        GateError: If the gate fails (the message holds both numbers); nothing is written.
+        IntegrityError: If the parent's files do not match its manifest.
+    """
+    parent = Path(parent)
+    parent_manifest = read_manifest(parent)
+    verify_files(parent, parent_manifest)
+    _check_request(parent_manifest, config, calibration, eval_dataset, max_drop, auto, force)
+    if not config.target_supported:
+        for note in config.notes:
+            warnings.warn(f"{note}; the artifact is built for {config.target.value} anyway and records it",
+                          stacklevel=2)
+    parent_embedder = Embedder.load(parent, verify=False)
+    texts = calibration.texts if calibration else None
+    with atomic_dir(output, overwrite=overwrite) as tmp:
+        scratch = tmp / ".work"
+        scratch.mkdir()
+        source = scratch / "source.onnx"
+        if config.optimize is GraphOptimization.NONE:
+            single_file_copy(parent / parent_manifest.graph.file, source)
+        else:
+            optimize_graph(parent / parent_manifest.graph.file, source, config.optimize,
+                           parent_manifest.source.get("architecture") or {})
+        shutil.copy(parent / parent_manifest.tokenizer.file, tmp / parent_manifest.tokenizer.file)
+
+        def build(cfg: QuantizationConfig, checks: dict[str, Any]) -> Manifest:
+            logger.info("quantizing %s: %s", parent, cfg.precision)
+            quantize_graph(source, scratch / "quantized.onnx", cfg, texts, parent_embedder)
+            _publish_graph(scratch / "quantized.onnx", tmp)
+            manifest = _child_manifest(parent, parent_manifest, tmp, cfg, calibration, checks)
+            write_manifest(tmp, manifest)
+            return manifest
+
+        manifest = build(config, {})
+        gate, auto_report = None, {}
+        if eval_dataset is not None:
+            gate = run_gate(parent, tmp, eval_dataset, max_drop, batch_size)
+            logger.info("gate: %s", gate.describe())
+            if not gate.passed and auto:
+                from edge_embed.quantize.auto import keep_sensitive_nodes
+
+                config, gate, auto_report = keep_sensitive_nodes(
+                    source, parent, tmp, config, parent_embedder, eval_dataset, max_drop, batch_size,
+                    rebuild=lambda cfg: build(cfg, {}),
+                )
+            if not gate.passed:
+                raise GateError(f"accuracy gate failed: {gate.describe()}; no artifact was written "
+                                "(try --auto, another --method, or a larger --max-drop)")
+        checks = {"gate": gate.to_dict()} if gate else {}
+        if auto_report:
+            checks["auto"] = auto_report
+        shutil.rmtree(scratch)
+        manifest = manifest.replace(checks=checks)
+        write_manifest(tmp, manifest)
+    return QuantizeResult(path=Path(output), manifest=manifest, gate=gate, auto=auto_report)
+
+
+def _check_request(manifest: Manifest, config: QuantizationConfig, calibration: TextSample | None,
+                   eval_dataset: RetrievalDataset | None, max_drop: float, auto: bool, force: bool) -> None:
+    if manifest.graph.precision != "fp32" and not force:
+        raise InputError(
+            f"the artifact is already quantized ({manifest.graph.precision}); quantize its fp32 parent instead, "
+            "or pass --force"
+        )
+    if config.method is Method.STATIC_INT8 and calibration is None:
+        raise InputError("static-int8 needs calibration texts: pass --calibration DATA (a BEIR folder, .txt or .jsonl)")
+    if not 0 <= max_drop < 1:
+        raise InputError(f"max_drop must be in [0, 1), got {max_drop}")
+    if auto and eval_dataset is None:
+        raise InputError("--auto needs --eval DATASET: it measures which layers the gate cannot afford to quantize")
+    if auto and config.method not in (Method.DYNAMIC_INT8, Method.INT4_WEIGHTS):
+        raise InputError(f"--auto supports dynamic-int8 and int4-weights, not {config.method.value}")
+
+
+def _publish_graph(quantized: Path, folder: Path) -> None:
+    """Move a quantized graph into the artifact as model.onnx + model.onnx_data (memory-mapped on load)."""
+    import onnx
+
+    from edge_embed.export.exporter import save_graph
+
+    for name in (MODEL_FILE, EXTERNAL_DATA_FILE):
+        (folder / name).unlink(missing_ok=True)
+    save_graph(onnx.load(str(quantized)), folder, external_data=True)
+    quantized.unlink()
+
+
+def _child_manifest(parent: Path, parent_manifest: Manifest, folder: Path, config: QuantizationConfig,
+                    calibration: TextSample | None, checks: dict[str, Any]) -> Manifest:
+    import onnx
+
+    graph = onnx.load(str(folder / MODEL_FILE), load_external_data=False)
+    options: dict[str, Any] = {"quantization": config.to_dict()}
+    if calibration is not None:
+        options["calibration"] = {"source": calibration.source, "texts": len(calibration.texts),
+                                  "available": calibration.total, "skipped_lines": len(calibration.skipped_lines)}
+    return parent_manifest.replace(
+        graph=dataclasses.replace(
+            parent_manifest.graph,
+            precision=config.precision,
+            external_data=EXTERNAL_DATA_FILE,
+            input_names=tuple(i.name for i in graph.graph.input),
+        ),
+        files={k: v for k, v in hash_artifact_files(folder).items() if not k.startswith(".work/")},
+        parent={"manifest_sha256": manifest_sha256(parent), "path": str(parent.absolute()),
+                "precision": parent_manifest.graph.precision},
+        versions=package_versions(),
+        options=options,
+        checks=checks,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,146 @@
+"""Quantization: graph structure, lineage, accuracy against the parent, the gate, and refusals."""
+
+import json
+import warnings
+from collections import Counter
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="quantization needs the [build] extra")
+pytest.importorskip("onnxruntime.quantization")
+
+from edge_embed import Embedder  # noqa: E402
+from edge_embed.data import load_beir  # noqa: E402
+from edge_embed.data.texts import read_domain_texts  # noqa: E402
+from edge_embed.errors import InputError  # noqa: E402
+from edge_embed.lineage.manifest import manifest_sha256, read_manifest, verify_files  # noqa: E402
+from edge_embed.quantize import GateError, QuantizationConfig, quantize_artifact  # noqa: E402
+
+pytestmark = pytest.mark.build
+
+PROBES = [
+    "What are the symptoms of glaucoma?",
+    "Replace the mechanical seal if the pump leaks more than 20 drops per minute.",
+    "PLC alarm E-4711: encoder signal lost on axis 2.",
+    "How is hereditary hemochromatosis inherited? It is autosomal recessive. " * 20,
+]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGE_EMBED_CACHE", str(tmp_path / "cache"))
+
+
+def op_counts(folder):
+    return Counter(n.op_type for n in onnx.load(str(folder / "model.onnx")).graph.node)
+
+
+def cosines(parent, child, texts=PROBES):
+    a, b = Embedder.load(parent).embed(texts), Embedder.load(child).embed(texts)
+    return (a * b).sum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def dynamic_child(minilm_artifact, tmp_path_factory):
+    return quantize_artifact(minilm_artifact, tmp_path_factory.mktemp("q") / "int8",
+                             QuantizationConfig.for_target("dynamic-int8"))
+
+
+def test_dynamic_int8_structure_lineage_and_size(dynamic_child, minilm_artifact):
+    child = dynamic_child.path
+    manifest = read_manifest(child)
+    verify_files(child, manifest)
+    assert manifest.graph.precision == "int8-dynamic"
+    assert manifest.parent["manifest_sha256"] == manifest_sha256(minilm_artifact)
+    assert manifest.source == read_manifest(minilm_artifact).source  # lineage to the checkpoint is kept
+    recipe = manifest.options["quantization"]
+    assert QuantizationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in recipe.items()}).to_dict() == recipe
+    ops = op_counts(child)
+    assert ops["DynamicQuantizeLinear"] + ops["DynamicQuantizeMatMul"] + ops["MatMulInteger"] >= 36
+    size = lambda f: sum((f / n).stat().st_size for n in ("model.onnx", "model.onnx_data"))  # noqa: E731
+    assert size(child) <= 0.30 * size(minilm_artifact)
+    assert cosines(minilm_artifact, child).min() > 0.98
+
+
+def test_quantizing_a_quantized_artifact_needs_force(dynamic_child, tmp_path):
+    with pytest.raises(InputError, match="already quantized .*pass --force"):
+        quantize_artifact(dynamic_child.path, tmp_path / "again", QuantizationConfig.for_target("dynamic-int8"))
+    assert not (tmp_path / "again").exists()
+
+
+def test_o2_fused_graph_quantizes(minilm_artifact, tmp_path):
+    result = quantize_artifact(minilm_artifact, tmp_path / "o2",
+                               QuantizationConfig.for_target("dynamic-int8", optimize="O2"))
+    ops = op_counts(result.path)
+    assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] >= 6
+    assert result.manifest.graph.precision == "int8-dynamic-O2"
+    assert cosines(minilm_artifact, result.path).min() > 0.98
+
+
+def test_static_int8_with_domain_calibration(minilm_artifact, medquad_mini, tmp_path):
+    calibration = read_domain_texts(medquad_mini, 16, split="train")
+    result = quantize_artifact(minilm_artifact, tmp_path / "static",
+                               QuantizationConfig.for_target("static-int8", calibration_size=16),
+                               calibration=calibration)
+    assert op_counts(result.path)["QuantizeLinear"] > 0
+    assert result.manifest.options["calibration"]["texts"] == 16
+    assert cosines(minilm_artifact, result.path).min() > 0.85
+
+
+def test_fp16_keeps_float32_io(minilm_artifact, tmp_path):
+    result = quantize_artifact(minilm_artifact, tmp_path / "fp16", QuantizationConfig.for_target("fp16"))
+    model = onnx.load(str(result.path / "model.onnx"))
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer)
+    assert cosines(minilm_artifact, result.path).min() > 0.999
+
+
+def test_int4_weights_use_matmulnbits(minilm_artifact, tmp_path):
+    result = quantize_artifact(minilm_artifact, tmp_path / "int4",
+                               QuantizationConfig.for_target("int4-weights", block_size=32))
+    assert op_counts(result.path)["MatMulNBits"] == 36
+    assert cosines(minilm_artifact, result.path).min() > 0.9
+
+
+def test_static_without_calibration_and_empty_calibration(minilm_artifact, tmp_path):
+    with pytest.raises(InputError, match="static-int8 needs calibration texts"):
+        quantize_artifact(minilm_artifact, tmp_path / "s", QuantizationConfig.for_target("static-int8"))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n")
+    with pytest.raises(InputError, match="no usable text"):
+        read_domain_texts(empty, 10)
+
+
+def test_calibration_file_with_unreadable_lines_is_counted(tmp_path):
+    path = tmp_path / "cal.jsonl"
+    path.write_bytes(b'{"text": "pump seal"}\n{"text": \n\xff\xfe\n{"other": 1}\n{"text": "grease"}\n')
+    sample = read_domain_texts(path, 10)
+    assert sorted(sample.texts) == ["grease", "pump seal"] and sample.skipped_lines == (2, 3, 4)
+
+
+def test_target_this_cpu_cannot_run_warns_and_is_recorded(minilm_artifact, tmp_path):
+    config = QuantizationConfig.for_target("dynamic-int8", "arm64")
+    assert not config.target_supported
+    with pytest.warns(UserWarning, match="ARM64"):
+        result = quantize_artifact(minilm_artifact, tmp_path / "arm", config)
+    recipe = result.manifest.options["quantization"]
+    assert recipe["target"] == "arm64" and recipe["target_supported"] is False
+
+
+def test_unknown_method_is_named():
+    with pytest.raises(InputError, match="unknown method 'int9'; allowed: dynamic-int8"):
+        QuantizationConfig.for_target("int9")
+
+
+def test_gate_records_both_metrics_and_refuses_a_damaging_quantization(minilm_artifact, medquad_mini, tmp_path):
+    dataset = load_beir(medquad_mini, "test").sample(12, 60)
+    passed = quantize_artifact(minilm_artifact, tmp_path / "ok", QuantizationConfig.for_target("dynamic-int8"),
+                               eval_dataset=dataset, max_drop=0.05)
+    gate = passed.manifest.checks["gate"]
+    assert gate["passed"] and set(gate["parent"]) >= {"ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100"}
+    assert gate["dataset"]["sampled"]["queries"] == 12
+    with pytest.raises(GateError, match=r"accuracy gate failed: ndcg@10 0\.\d+ vs parent 0\.\d+"):
+        quantize_artifact(minilm_artifact, tmp_path / "bad", QuantizationConfig.for_target("int4-weights",
+                          block_size=256), eval_dataset=dataset, max_drop=0.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "ok"]
