@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--method", default="dynamic-int8",
                           help="dynamic-int8 (default), static-int8, fp16 or int4-weights")
     quantize.add_argument("--target", default="auto", help="CPU preset: auto (this CPU), avx2, avx512, avx512_vnni, arm64")
-    quantize.add_argument("--optimize", default="none", help="graph optimization first: none, O1, O2 (fused attention)")
+    quantize.add_argument("--optimize", default="auto",
+                          help="graph optimization first: auto (O2 for int8 on BERT-like encoders), none, O1, O2")
     quantize.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
     quantize.add_argument("--reduce-range", action="store_true", help="7-bit weights (older CPUs without VNNI)")
     quantize.add_argument("--calibration", type=Path, help="static-int8: a BEIR folder, .txt or .jsonl of domain texts")

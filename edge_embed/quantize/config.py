@@ -45,10 +45,14 @@ class CalibrationMethod(str, Enum):
 class GraphOptimization(str, Enum):
     """Graph optimization before quantizing (levels as in Optimum's ``ORTOptimizer``)."""
 
+    AUTO = "auto"  # O2 for int8 methods on encoders onnxruntime's fusions know, else none
     NONE = "none"
     O1 = "O1"  # onnxruntime's basic graph optimizations
     O2 = "O2"  # + transformer fusions: attention, skip-LayerNorm, bias-GELU
 
+
+# Encoders whose graphs onnxruntime's transformer optimizer fuses (its "bert" fusions).
+FUSABLE_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert"})
 
 # The CPU flags each target's int8 kernels need (from /proc/cpuinfo).
 _TARGET_FLAGS = {
@@ -69,7 +73,7 @@ class QuantizationConfig:
     per_channel: bool = True
     reduce_range: bool = False
     weights_signed: bool = True
-    optimize: GraphOptimization = GraphOptimization.NONE
+    optimize: GraphOptimization = GraphOptimization.AUTO
     calibration: CalibrationMethod = CalibrationMethod.MINMAX
     calibration_size: int = 128
     block_size: int = 32
@@ -135,7 +139,20 @@ class QuantizationConfig:
         label = {Method.DYNAMIC_INT8: "int8-dynamic", Method.STATIC_INT8: "int8-static", Method.FP16: "fp16",
                  Method.INT4_WEIGHTS: "int4-weights"}[self.method]
         mixed = "-mixed" if self.nodes_to_exclude else ""
-        return label + mixed + ("" if self.optimize is GraphOptimization.NONE else f"-{self.optimize.value}")
+        fused = "" if self.optimize in (GraphOptimization.NONE, GraphOptimization.AUTO) else f"-{self.optimize.value}"
+        return label + mixed + fused
+
+    def resolve_optimization(self, architecture: dict[str, Any]) -> QuantizationConfig:
+        """Turn ``optimize=auto`` into O2 or none for this model (the manifest records the resolved level).
+
+        O2 (fused attention, skip-LayerNorm, bias-GELU) makes int8 encoders markedly faster on CPU; fp16 and
+        int4-weights quantize plain MatMuls, which fused attention would hide, so they stay unfused.
+        """
+        if self.optimize is not GraphOptimization.AUTO:
+            return self
+        fusable = architecture.get("model_type") in FUSABLE_MODEL_TYPES
+        int8 = self.method in (Method.DYNAMIC_INT8, Method.STATIC_INT8)
+        return self.replace(optimize=GraphOptimization.O2 if fusable and int8 else GraphOptimization.NONE)
 
 
 def _parse(kind: type[Enum], value: Any, name: str) -> Any:

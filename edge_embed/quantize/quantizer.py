@@ -27,7 +27,7 @@ from edge_embed.lineage.manifest import (
 )
 from edge_embed.quantize.config import GraphOptimization, Method, QuantizationConfig
 from edge_embed.quantize.gate import GateResult, run_gate
-from edge_embed.quantize.graph import optimize_graph, quantize_graph, single_file_copy
+from edge_embed.quantize.graph import check_optimized, optimize_graph, quantize_graph, single_file_copy
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.versions import package_versions
 
@@ -92,6 +92,7 @@ def quantize_artifact(
     parent_manifest = read_manifest(parent)
     verify_files(parent, parent_manifest)
     _check_request(parent_manifest, config, calibration, eval_dataset, max_drop, auto, force)
+    config = config.resolve_optimization(parent_manifest.source.get("architecture") or {})
     if not config.target_supported:
         for note in config.notes:
             warnings.warn(f"{note}; the artifact is built for {config.target.value} anyway and records it",
@@ -107,6 +108,7 @@ def quantize_artifact(
         else:
             optimize_graph(parent / parent_manifest.graph.file, source, config.optimize,
                            parent_manifest.source.get("architecture") or {})
+            check_optimized(parent_embedder, source)
         shutil.copy(parent / parent_manifest.tokenizer.file, tmp / parent_manifest.tokenizer.file)
 
         def build(cfg: QuantizationConfig, checks: dict[str, Any]) -> Manifest:
@@ -132,6 +134,7 @@ def quantize_artifact(
             if not gate.passed:
                 raise GateError(f"accuracy gate failed: {gate.describe()}; no artifact was written "
                                 "(try --auto, another --method, or a larger --max-drop)")
+            manifest = read_manifest(tmp)  # --auto may have rebuilt the child with another recipe
         checks = {"gate": gate.to_dict()} if gate else {}
         if auto_report:
             checks["auto"] = auto_report

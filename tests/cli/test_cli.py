@@ -103,3 +103,35 @@ def test_export_cli_end_to_end(base_model_path, tmp_path):
     assert result.stdout.decode().strip() == str(out)
     again = run_cli("export", base_model_path, "-o", out)
     _one_line_error(again, "already exists")
+
+
+def _toy_beir(folder, qrels="q1\td1\t1\nq2\td2\t1\n"):
+    (folder / "qrels").mkdir(parents=True)
+    docs = {"d1": "pump seal leak", "d2": "grease the bearing", "d3": "plc alarm", "d4": "motor valve"}
+    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "title": "", "text": v}) + "\n"
+                                                 for k, v in docs.items()))
+    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "seal leak"}\n{"_id": "q2", "text": "bearing grease"}\n')
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels)
+    return folder
+
+
+def test_eval_table_and_json(toy_artifact, tmp_path):
+    data = _toy_beir(tmp_path / "beir")
+    table = run_cli("eval", toy_artifact, "--data", data, "--dim", "4")
+    assert table.returncode == 0, table.stderr
+    assert b"ndcg@10" in table.stdout and b"2 queries, 4 passages" in table.stdout
+    report = json.loads(run_cli("eval", toy_artifact, "--data", data, "--json").stdout)
+    # Each query's words all belong to its own passage: exact search ranks it first.
+    assert report["metrics"]["8"]["recall@1"] == 1.0 and report["metrics"]["8"]["ndcg@10"] == 1.0
+
+
+def test_eval_with_qrels_naming_missing_passages(toy_artifact, tmp_path):
+    data = _toy_beir(tmp_path / "beir", qrels="q1\td1\t1\nq2\td99\t1\n")
+    _one_line_error(run_cli("eval", toy_artifact, "--data", data), "1 corpus ids not in corpus.jsonl (d99)")
+
+
+def test_quantize_rejects_unknown_method_before_work(toy_artifact, tmp_path):
+    pytest.importorskip("onnx")
+    result = run_cli("quantize", toy_artifact, "-o", tmp_path / "q", "--method", "int9")
+    _one_line_error(result, "unknown method 'int9'; allowed: dynamic-int8, static-int8, fp16, int4-weights")
+    assert not (tmp_path / "q").exists()

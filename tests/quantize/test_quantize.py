@@ -44,7 +44,7 @@ def cosines(parent, child, texts=PROBES):
 @pytest.fixture(scope="module")
 def dynamic_child(minilm_artifact, tmp_path_factory):
     return quantize_artifact(minilm_artifact, tmp_path_factory.mktemp("q") / "int8",
-                             QuantizationConfig.for_target("dynamic-int8"))
+                             QuantizationConfig.for_target("dynamic-int8", optimize="none"))
 
 
 def test_dynamic_int8_structure_lineage_and_size(dynamic_child, minilm_artifact):
@@ -69,12 +69,12 @@ def test_quantizing_a_quantized_artifact_needs_force(dynamic_child, tmp_path):
     assert not (tmp_path / "again").exists()
 
 
-def test_o2_fused_graph_quantizes(minilm_artifact, tmp_path):
-    result = quantize_artifact(minilm_artifact, tmp_path / "o2",
-                               QuantizationConfig.for_target("dynamic-int8", optimize="O2"))
+def test_default_int8_fuses_the_graph_first(minilm_artifact, tmp_path):
+    result = quantize_artifact(minilm_artifact, tmp_path / "o2", QuantizationConfig.for_target("dynamic-int8"))
     ops = op_counts(result.path)
     assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] >= 6
     assert result.manifest.graph.precision == "int8-dynamic-O2"
+    assert result.manifest.options["quantization"]["optimize"] == "O2"  # "auto" is resolved before it is recorded
     assert cosines(minilm_artifact, result.path).min() > 0.98
 
 
@@ -83,9 +83,10 @@ def test_static_int8_with_domain_calibration(minilm_artifact, medquad_mini, tmp_
     result = quantize_artifact(minilm_artifact, tmp_path / "static",
                                QuantizationConfig.for_target("static-int8", calibration_size=16),
                                calibration=calibration)
-    assert op_counts(result.path)["QuantizeLinear"] > 0
+    ops = op_counts(result.path)
+    assert ops["QuantizeLinear"] > 0 and ops["DequantizeLinear"] > ops["QuantizeLinear"]
     assert result.manifest.options["calibration"]["texts"] == 16
-    assert cosines(minilm_artifact, result.path).min() > 0.85
+    assert cosines(minilm_artifact, result.path).min() > 0.97
 
 
 def test_fp16_keeps_float32_io(minilm_artifact, tmp_path):
@@ -100,6 +101,7 @@ def test_int4_weights_use_matmulnbits(minilm_artifact, tmp_path):
     result = quantize_artifact(minilm_artifact, tmp_path / "int4",
                                QuantizationConfig.for_target("int4-weights", block_size=32))
     assert op_counts(result.path)["MatMulNBits"] == 36
+    assert result.manifest.options["quantization"]["optimize"] == "none"
     assert cosines(minilm_artifact, result.path).min() > 0.9
 
 
@@ -144,3 +146,19 @@ def test_gate_records_both_metrics_and_refuses_a_damaging_quantization(minilm_ar
         quantize_artifact(minilm_artifact, tmp_path / "bad", QuantizationConfig.for_target("int4-weights",
                           block_size=256), eval_dataset=dataset, max_drop=0.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "ok"]
+
+
+def test_auto_keeps_sensitive_nodes_in_fp32_until_the_gate_passes(minilm_artifact, medquad_mini, tmp_path):
+    dataset = load_beir(medquad_mini, "test").sample(12, 60)
+    config = QuantizationConfig.for_target("int4-weights", block_size=256)
+    result = quantize_artifact(minilm_artifact, tmp_path / "auto", config, eval_dataset=dataset, max_drop=0.0,
+                               auto=True)
+    report = result.manifest.checks["auto"]
+    kept = report["kept_fp32"]
+    assert result.gate.passed and kept
+    assert tuple(sorted(kept)) == tuple(sorted(result.manifest.options["quantization"]["nodes_to_exclude"]))
+    assert op_counts(result.path)["MatMulNBits"] == 36 - len(kept)
+    assert result.manifest.graph.precision == "int4-weights-mixed"
+    # The ranking is by measured damage, most damaging first, and every step is recorded.
+    damages = list(report["sensitivity_top"].values())
+    assert damages == sorted(damages, reverse=True) and report["steps"][-1]["passed"]
