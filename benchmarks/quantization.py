@@ -30,12 +30,13 @@ from edge_embed.quantize.gate import score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "medquad"
-VARIANTS = {  # optimize defaults to "auto": O2 fusion for the int8 methods on this BERT-like model
+VARIANTS = {  # optimize defaults to "auto": O2 fusion for dynamic int8 on this BERT-like model
     "dynamic-int8": dict(method="dynamic-int8"),
     "dynamic-int8-unfused": dict(method="dynamic-int8", optimize="none"),
     "static-int8": dict(method="static-int8", calibration_size=256),
-    "static-int8-unfused": dict(method="static-int8", calibration_size=256, optimize="none"),
+    "static-int8-O2": dict(method="static-int8", calibration_size=256, optimize="O2"),
     "int4-weights": dict(method="int4-weights"),
+    "fp16": dict(method="fp16"),
 }
 
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--speed-texts", type=int, default=128)
     parser.add_argument("--auto-max-drop", type=float, default=0.005)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of: " + ", ".join(VARIANTS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quantization.json")
     args = parser.parse_args()
 
@@ -83,7 +85,8 @@ def main() -> None:
         dataset = dataset.sample(args.sample, 10 * args.sample)
     calibration = read_domain_texts(args.data, 256, split="train")
     artifacts, configs = {"fp32": fp32}, {}
-    for name, options in VARIANTS.items():
+    for name in args.variants.split(","):
+        options = VARIANTS[name]
         out = args.workdir / name
         configs[name] = QuantizationConfig.for_target(**options)
         if not out.exists():

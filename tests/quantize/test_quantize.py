@@ -85,6 +85,7 @@ def test_static_int8_with_domain_calibration(minilm_artifact, medquad_mini, tmp_
                                calibration=calibration)
     ops = op_counts(result.path)
     assert ops["QuantizeLinear"] > 0 and ops["DequantizeLinear"] > ops["QuantizeLinear"]
+    assert result.manifest.options["quantization"]["optimize"] == "none"
     assert result.manifest.options["calibration"]["texts"] == 16
     assert cosines(minilm_artifact, result.path).min() > 0.97
 
