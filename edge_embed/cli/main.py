@@ -138,6 +138,40 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
     evaluate.set_defaults(handler=_run_eval)
 
+    train = commands.add_parser(
+        "train",
+        help="finetune the base model on domain data into runs/<run_id>/ (needs [build])",
+        description="Finetune with sentence-transformers (MultipleNegativesRankingLoss), evaluating the base and "
+        "the finetuned model on the dev and test splits. The same command resumes an interrupted run.",
+    )
+    train.add_argument("--data", type=Path, action="append", required=True,
+                       help="BEIR folder (its --split qrels give query/passage pairs) or a .jsonl/.csv/.tsv/.parquet "
+                       "pair file; repeatable")
+    train.add_argument("--license", action="append", default=[], help="licence of each --data source, in order")
+    train.add_argument("--split", default="train", help="qrels split of BEIR sources to train on (default train)")
+    train.add_argument("--eval-data", type=Path, help="BEIR folder with dev/test qrels (default: the first BEIR --data)")
+    train.add_argument("--preset", default="default", help="default (reference recipe), cpu-30m, tiny")
+    train.add_argument("--base-model", help="sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
+    train.add_argument("--output-dir", default="runs")
+    train.add_argument("--run-id", help="default: <dataset>-<preset>-<hash of settings and data>")
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--lr", dest="learning_rate", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--max-seq-length", type=int)
+    train.add_argument("--loss", help="mnrl (default) or cached-mnrl")
+    train.add_argument("--mini-batch-size", type=int, help="cached-mnrl: texts per forward pass")
+    train.add_argument("--matryoshka-dims", type=_int_list, help="e.g. 256,128,64")
+    train.add_argument("--hard-negatives", type=int, help="mine N hard negatives per pair with the base model")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--time-budget", type=_duration, dest="time_budget_s", help="stop training after e.g. 30m, 2h")
+    train.add_argument("--eval-steps", type=int, help="evaluate and checkpoint every N steps (default: each epoch)")
+    train.add_argument("--eval-sample", type=int, help="dev queries used to pick the best checkpoint")
+    train.add_argument("--bf16", choices=["auto", "yes", "no"])
+    train.add_argument("--pii-scrub", action="store_true", default=None, help="replace emails, phones, IBANs, ...")
+    train.add_argument("--require-license", action="store_true", default=None,
+                       help="fail (instead of warning) when a --data source has no --license")
+    train.set_defaults(handler=_run_train)
+
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
     info.add_argument("artifact", type=Path, help="artifact folder")
     info.add_argument("--json", action="store_true", help="print the raw manifest JSON")
@@ -151,6 +185,54 @@ def _int_list(value: str) -> tuple[int, ...]:
         return tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def _duration(value: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 30m or 2h, got {value!r}") from None
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from edge_embed._extras import require_build
+
+    require_build("edge-embed train", ("torch", "transformers", "sentence_transformers", "datasets", "accelerate"))
+    from edge_embed.train.config import DataSource, preset
+
+    if len(args.license) > len(args.data):
+        raise InputError(f"{len(args.license)} --license values for {len(args.data)} --data sources")
+    licenses = args.license + [None] * (len(args.data) - len(args.license))
+    fields = ("base_model", "output_dir", "run_id", "epochs", "learning_rate", "batch_size", "max_seq_length",
+              "loss", "mini_batch_size", "matryoshka_dims", "hard_negatives", "seed", "time_budget_s", "eval_steps",
+              "eval_sample", "bf16", "pii_scrub", "require_license")
+    config = preset(
+        args.preset,
+        data=tuple(DataSource(str(path), args.split, lic) for path, lic in zip(args.data, licenses)),
+        eval_data=str(args.eval_data) if args.eval_data else None,
+        **{name: getattr(args, name) for name in fields},
+    )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    from edge_embed.cli.tables import format_table
+    from edge_embed.train.trainer import train
+
+    run = train(config, show_progress=sys.stderr.isatty())
+    record = json.loads((run / "run.json").read_text())
+    rows = []
+    for split, by_dim in record["metrics"]["finetuned"].items():
+        for dim, tuned in by_dim.items():
+            before = record["metrics"]["base"][split][dim]["ndcg@10"]
+            rows.append([split, dim, before, tuned["ndcg@10"], f"{tuned['ndcg@10'] / before - 1:+.1%}",
+                         tuned["recall@10"]])
+    print(format_table(["split", "dim", "base ndcg@10", "finetuned ndcg@10", "change", "recall@10"], rows))
+    times = record.get("wall_time_s", {})
+    print(f"run {record['run_id']}: {run}  (training {times.get('training', 0) / 60:.1f} min, "
+          f"evaluation {times.get('evaluation_before_after', 0) / 60:.1f} min)")
+    print(f"next: edge-embed export {run} -o artifacts/{record['run_id']}")
+    return 0
 
 
 def _str_list(value: str) -> tuple[str, ...]:

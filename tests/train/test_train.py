@@ -1,0 +1,106 @@
+"""Training: a real (tiny) sentence-transformers run, its record, resume after a kill, export of the run, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("torch", reason="training needs the [build] extra")
+pytest.importorskip("datasets", reason="training needs the [build] extra")
+pytest.importorskip("accelerate", reason="training needs the [build] extra")
+
+from edge_embed.errors import CheckpointError, InputError  # noqa: E402
+from edge_embed.train import DataSource, preset, train  # noqa: E402
+
+pytestmark = pytest.mark.build
+
+
+@pytest.fixture
+def pairs_file(medquad_mini, tmp_path):
+    """32 real query/passage pairs from medquad-mini's train split, one with an email address in it."""
+    corpus = {r["_id"]: r for r in map(json.loads, (medquad_mini / "corpus.jsonl").read_text().splitlines())}
+    queries = {r["_id"]: r["text"] for r in map(json.loads, (medquad_mini / "queries.jsonl").read_text().splitlines())}
+    rows = [line.split("\t") for line in (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:33]]
+    path = tmp_path / "pairs.jsonl"
+    with open(path, "w") as handle:
+        for i, (qid, cid, _) in enumerate(rows):
+            passage = corpus[cid]["text"][:400] + (" Contact: jane.doe@example.com" if i == 0 else "")
+            handle.write(json.dumps({"anchor": queries[qid], "positive": passage}) + "\n")
+    return path
+
+
+def tiny_config(pairs_file, medquad_mini, tmp_path, **overrides):
+    values = dict(data=(DataSource(str(pairs_file), license="CC-BY-4.0"),), eval_data=str(medquad_mini),
+                  output_dir=str(tmp_path / "runs"), matryoshka_dims=(128,), pii_scrub=True, max_seq_length=64)
+    return preset("tiny", **{**values, **overrides})
+
+
+def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_path):
+    run = train(tiny_config(pairs_file, medquad_mini, tmp_path), show_progress=False)
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "finished" and (run / "final" / "modules.json").is_file()
+    assert record["pii_replacements"] == {"email": 1}
+    assert record["data"][0]["license"] == "CC-BY-4.0" and len(record["data"][0]["files"][0]["sha256"]) == 64
+    for stage in ("base", "finetuned"):
+        for split in ("dev", "test"):
+            assert set(record["metrics"][stage][split]) == {"384", "128"}
+            assert 0 < record["metrics"][stage][split]["384"]["ndcg@10"] <= 1
+    assert record["loss_curve"] is not None and record["global_step"] == 2
+    assert record["config"]["seed"] == 42 and record["versions"]["sentence-transformers"]
+
+    # The same command again finds the finished run and does no work.
+    stamp = (run / "run.json").stat().st_mtime_ns
+    assert train(tiny_config(pairs_file, medquad_mini, tmp_path), show_progress=False) == run
+    assert (run / "run.json").stat().st_mtime_ns == stamp
+
+    pytest.importorskip("optimum.exporters.onnx")
+    from edge_embed.export import export_artifact
+    from edge_embed.lineage.manifest import read_manifest
+
+    manifest = read_manifest(export_artifact(run, tmp_path / "artifact"))
+    assert manifest.source["run_id"] == record["run_id"]
+    assert manifest.source["checkpoint"] == f"best:{record['best_checkpoint']}"
+    assert manifest.matryoshka_dims == (128,)
+
+
+def test_interrupted_run_resumes_from_last_checkpoint(pairs_file, medquad_mini, tmp_path):
+    command = [sys.executable, "-m", "edge_embed.cli.main", "train", "--data", str(pairs_file), "--license", "x",
+               "--eval-data", str(medquad_mini), "--preset", "tiny", "--output-dir", str(tmp_path / "runs"),
+               "--epochs", "4", "--eval-steps", "1", "--eval-sample", "5", "--max-seq-length", "32"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((tmp_path / "runs").glob("*/checkpoint-2/trainer_state.json")):
+        assert first.poll() is None and time.time() < deadline, "training ended or stalled before checkpoint 2"
+        time.sleep(0.5)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "run.json").read_text())["status"] == "running"  # never looks complete
+
+    second = subprocess.run(command, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming" in second.stderr
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "finished" and record["global_step"] == 8
+
+
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (dict(base_model="/nonexistent/model"), CheckpointError, "does not exist"),
+        (dict(data=(DataSource("/nonexistent/pairs.jsonl"),)), InputError, "does not exist"),
+        (dict(require_license=True, data=(DataSource("PAIRS"),)), InputError, "has no license"),
+        (dict(epochs=0), InputError, "epochs=0"),
+        (dict(loss="triplet"), InputError, "unknown loss 'triplet'"),
+    ],
+)
+def test_bad_input_fails_before_training_and_leaves_no_run(pairs_file, medquad_mini, tmp_path, change, error, message):
+    if "data" in change and change["data"][0].path == "PAIRS":
+        change["data"] = (DataSource(str(pairs_file)),)
+    with pytest.raises(error, match=message):
+        train(tiny_config(pairs_file, medquad_mini, tmp_path, **change), show_progress=False)
+    assert not (tmp_path / "runs").exists()
