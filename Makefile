@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 ARTIFACT ?= artifacts/minilm
 
-.PHONY: install demo test test-lean clean
+.PHONY: install demo test test-lean lint clean
 
 $(BIN)/edge-embed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check edge_embed benchmarks tests
+	$(BIN)/mypy edge_embed tests/type_stub.py
 
 # The lean tests on a base install (runtime + test extra, no torch): proves the runtime needs nothing more.
 test-lean:

@@ -27,8 +27,7 @@ from machine import describe_machine  # noqa: E402
 QUERY = "What are the symptoms of autosomal recessive hypophosphatemic rickets?"
 PROGRAMS = {
     "edge-embed": (
-        "import sys\nfrom edge_embed import Embedder\n"
-        "Embedder.load(sys.argv[1]).embed([sys.argv[3]], kind='query')\n"
+        "import sys\nfrom edge_embed import Embedder\nEmbedder.load(sys.argv[1]).embed([sys.argv[3]], kind='query')\n"
     ),
     "sentence-transformers": (
         "import sys\nfrom sentence_transformers import SentenceTransformer\n"
@@ -72,11 +71,17 @@ def main() -> None:
             names = list(PROGRAMS) if round_ % 2 == 0 else list(reversed(PROGRAMS))
             for name in names:
                 samples[name].append(measure(PROGRAMS[name], artifact, model))
-            print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(
-                f"{n} {samples[n][-1][0]:.2f}s {samples[n][-1][1]:.0f}MB" for n in PROGRAMS), file=sys.stderr)
+            print(
+                f"round {round_ + 1}/{args.rounds}: "
+                + ", ".join(f"{n} {samples[n][-1][0]:.2f}s {samples[n][-1][1]:.0f}MB" for n in PROGRAMS),
+                file=sys.stderr,
+            )
 
     medians = {
-        name: {"cold_start_s": statistics.median(s for s, _ in rows), "peak_rss_mb": statistics.median(m for _, m in rows)}
+        name: {
+            "cold_start_s": statistics.median(s for s, _ in rows),
+            "peak_rss_mb": statistics.median(m for _, m in rows),
+        }
         for name, rows in samples.items()
     }
     ours, theirs = medians["edge-embed"], medians["sentence-transformers"]
@@ -91,16 +96,22 @@ def main() -> None:
         verdict = "PASS" if value >= TARGETS[key] else "FAIL"
         print(f"{key:<24}{value:>8.1f}x   target >= {TARGETS[key]:.0f}x   {verdict}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "cold_start",
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "rounds": args.rounds,
-        "query": QUERY,
-        "medians": medians,
-        "ratios": ratios,
-        "targets": TARGETS,
-        "machine": describe_machine(),
-    }, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "cold_start",
+                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "rounds": args.rounds,
+                "query": QUERY,
+                "medians": medians,
+                "ratios": ratios,
+                "targets": TARGETS,
+                "machine": describe_machine(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {args.out}")
 
 

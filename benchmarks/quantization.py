@@ -53,8 +53,11 @@ def throughput(artifacts: dict[str, Path], texts: list[str], rounds: int, batch_
             embedders[name].embed(texts, batch_size=batch_size)
             rates[name].append(len(texts) / (time.perf_counter() - start))
     return {
-        name: {"docs_per_s": statistics.median(r), "speedup": statistics.median(a / b for a, b in zip(r, rates["fp32"])),
-               "rounds": r}
+        name: {
+            "docs_per_s": statistics.median(r),
+            "speedup": statistics.median(a / b for a, b in zip(r, rates["fp32"], strict=True)),
+            "rounds": r,
+        }
         for name, r in rates.items()
     }
 
@@ -68,7 +71,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--speed-texts", type=int, default=128)
     parser.add_argument("--auto-max-drop", type=float, default=0.005)
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of: " + ", ".join(VARIANTS))
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated subset of: " + ", ".join(VARIANTS)
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quantization.json")
     args = parser.parse_args()
 
@@ -96,8 +101,14 @@ def main() -> None:
     auto_out = args.workdir / "auto-dynamic-int8"
     gate_data = load_beir(args.data, "dev").sample(300, 3000)
     if not auto_out.exists():
-        quantize_artifact(fp32, auto_out, QuantizationConfig.for_target("dynamic-int8"), eval_dataset=gate_data,
-                          max_drop=args.auto_max_drop, auto=True)
+        quantize_artifact(
+            fp32,
+            auto_out,
+            QuantizationConfig.for_target("dynamic-int8"),
+            eval_dataset=gate_data,
+            max_drop=args.auto_max_drop,
+            auto=True,
+        )
     artifacts["auto-dynamic-int8"] = auto_out
 
     metrics = {name: score(path, dataset) for name, path in artifacts.items()}
@@ -107,22 +118,40 @@ def main() -> None:
 
     def size(path: Path) -> float:
         manifest = json.loads((path / "edge_embed.json").read_text())
-        return sum((path / n).stat().st_size for n in ("model.onnx", manifest["graph"].get("external_data") or "")
-                   if n) / 1e6
+        return (
+            sum((path / n).stat().st_size for n in ("model.onnx", manifest["graph"].get("external_data") or "") if n)
+            / 1e6
+        )
 
     base = metrics["fp32"]["ndcg@10"]
     rows, results = [], {}
     for name, path in artifacts.items():
-        row = {"ndcg@10": metrics[name]["ndcg@10"], "ndcg_ratio": metrics[name]["ndcg@10"] / base,
-               "size_mb": size(path), "size_ratio": size(path) / size(fp32), **speed[name],
-               "manifest": json.loads((path / "edge_embed.json").read_text())["graph"]["precision"],
-               "metrics": metrics[name]}
+        row = {
+            "ndcg@10": metrics[name]["ndcg@10"],
+            "ndcg_ratio": metrics[name]["ndcg@10"] / base,
+            "size_mb": size(path),
+            "size_ratio": size(path) / size(fp32),
+            **speed[name],
+            "manifest": json.loads((path / "edge_embed.json").read_text())["graph"]["precision"],
+            "metrics": metrics[name],
+        }
         results[name] = row
-        rows.append([name, row["manifest"], f"{row['size_mb']:.1f}", f"{row['size_ratio']:.0%}",
-                     f"{row['docs_per_s']:.1f}",
-                     f"{row['speedup']:.2f}x", row["ndcg@10"], f"{row['ndcg_ratio']:.2%}"])
-    print(f"\n{dataset.name}/{dataset.split}: {len(dataset.queries)} queries, {len(dataset.corpus)} passages"
-          + (" (sampled)" if dataset.sampled else ""))
+        rows.append(
+            [
+                name,
+                row["manifest"],
+                f"{row['size_mb']:.1f}",
+                f"{row['size_ratio']:.0%}",
+                f"{row['docs_per_s']:.1f}",
+                f"{row['speedup']:.2f}x",
+                row["ndcg@10"],
+                f"{row['ndcg_ratio']:.2%}",
+            ]
+        )
+    print(
+        f"\n{dataset.name}/{dataset.split}: {len(dataset.queries)} queries, {len(dataset.corpus)} passages"
+        + (" (sampled)" if dataset.sampled else "")
+    )
     print(format_table(["artifact", "precision", "MB", "size", "docs/s", "vs fp32", "ndcg@10", "of fp32"], rows))
     dyn, stat = results["dynamic-int8"], results["static-int8"]
     auto_manifest = json.loads((auto_out / "edge_embed.json").read_text())
@@ -138,14 +167,29 @@ def main() -> None:
     for check, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {check}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "quantization", "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "dataset": {"name": dataset.name, "split": dataset.split, "queries": len(dataset.queries),
-                    "corpus": len(dataset.corpus), "sampled": dataset.sampled},
-        "speed": {"texts": len(speed_texts), "rounds": args.rounds, "batch_size": 32},
-        "results": results, "checks": checks, "auto": auto_manifest["checks"],
-        "configs": {k: c.to_dict() for k, c in configs.items()}, "machine": describe_machine(),
-    }, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "quantization",
+                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "dataset": {
+                    "name": dataset.name,
+                    "split": dataset.split,
+                    "queries": len(dataset.queries),
+                    "corpus": len(dataset.corpus),
+                    "sampled": dataset.sampled,
+                },
+                "speed": {"texts": len(speed_texts), "rounds": args.rounds, "batch_size": 32},
+                "results": results,
+                "checks": checks,
+                "auto": auto_manifest["checks"],
+                "configs": {k: c.to_dict() for k, c in configs.items()},
+                "machine": describe_machine(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {args.out}")
 
 

@@ -41,7 +41,9 @@ def format_manifest(folder: Path, manifest: Manifest) -> str:
     parity = manifest.checks.get("parity")
     if parity:
         rows.append(("parity", f"min cosine {parity['min_cosine']:.6f} on {parity['texts']} texts"))
-    rows += [(f"file {name}", f"{_size(folder / name)}  sha256 {digest[:16]}…") for name, digest in manifest.files.items()]
+    rows += [
+        (f"file {name}", f"{_size(folder / name)}  sha256 {digest[:16]}…") for name, digest in manifest.files.items()
+    ]
     width = max(len(key) for key, _ in rows)
     return "\n".join(f"{key:<{width}}  {value}" for key, value in rows)
 

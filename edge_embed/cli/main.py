@@ -59,18 +59,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("checkpoint", type=Path, help="sentence-transformers folder, checkpoint-N folder or run folder")
     export.add_argument("-o", "--output", type=Path, required=True, help="artifact folder to create")
-    export.add_argument("--checkpoint", dest="which", choices=["best", "last"], default="best",
-                        help="for run folders: the best recorded checkpoint (default) or the last one")
-    export.add_argument("--pooling", choices=["mean", "cls", "max", "lasttoken", "mean_sqrt_len_tokens"],
-                        help="override the pooling read from the model's config")
-    export.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
-                        help="override whether embeddings are L2-normalized")
+    export.add_argument(
+        "--checkpoint",
+        dest="which",
+        choices=["best", "last"],
+        default="best",
+        help="for run folders: the best recorded checkpoint (default) or the last one",
+    )
+    export.add_argument(
+        "--pooling",
+        choices=["mean", "cls", "max", "lasttoken", "mean_sqrt_len_tokens"],
+        help="override the pooling read from the model's config",
+    )
+    export.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="override whether embeddings are L2-normalized",
+    )
     export.add_argument("--max-seq-length", type=int, help="override the maximum tokens per text")
     export.add_argument("--matryoshka-dims", type=_int_list, help="comma-separated dims the model was trained for")
     export.add_argument("--opset", type=int, help="ONNX opset (default: Optimum's choice)")
-    export.add_argument("--single-file", action="store_true",
-                        help="keep weights inside model.onnx (default: model.onnx_data beside it, memory-mapped)")
-    export.add_argument("--overwrite", action="store_true", help="replace the output folder once the new one is complete")
+    export.add_argument(
+        "--single-file",
+        action="store_true",
+        help="keep weights inside model.onnx (default: model.onnx_data beside it, memory-mapped)",
+    )
+    export.add_argument(
+        "--overwrite", action="store_true", help="replace the output folder once the new one is complete"
+    )
     export.set_defaults(handler=_run_export)
 
     embed = commands.add_parser(
@@ -88,8 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--batch-size", type=int, default=32)
     embed.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
     embed.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
-    embed.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="show a progress bar (default: when stderr is a terminal)")
+    embed.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
     embed.set_defaults(handler=_run_embed)
 
     quantize = commands.add_parser(
@@ -100,11 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quantize.add_argument("artifact", type=Path, help="the fp32 artifact folder")
     quantize.add_argument("-o", "--output", type=Path, required=True, help="artifact folder to create")
-    quantize.add_argument("--method", default="dynamic-int8",
-                          help="dynamic-int8 (default), static-int8, fp16 or int4-weights")
-    quantize.add_argument("--target", default="auto", help="CPU preset: auto (this CPU), avx2, avx512, avx512_vnni, arm64")
-    quantize.add_argument("--optimize", default="auto",
-                          help="graph optimization first: auto (O2 for int8 on BERT-like encoders), none, O1, O2")
+    quantize.add_argument(
+        "--method", default="dynamic-int8", help="dynamic-int8 (default), static-int8, fp16 or int4-weights"
+    )
+    quantize.add_argument(
+        "--target", default="auto", help="CPU preset: auto (this CPU), avx2, avx512, avx512_vnni, arm64"
+    )
+    quantize.add_argument(
+        "--optimize",
+        default="auto",
+        help="graph optimization first: auto (O2 for int8 on BERT-like encoders), none, O1, O2",
+    )
     quantize.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
     quantize.add_argument("--reduce-range", action="store_true", help="7-bit weights (older CPUs without VNNI)")
     quantize.add_argument("--calibration", type=Path, help="static-int8: a BEIR folder, .txt or .jsonl of domain texts")
@@ -117,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--split", default="dev", help="split of --eval (default dev)")
     quantize.add_argument("--eval-sample", type=int, help="gate on N queries (+ their passages and 10N distractors)")
     quantize.add_argument("--max-drop", type=float, default=0.01, help="largest relative NDCG@10 drop (default 0.01)")
-    quantize.add_argument("--auto", action="store_true", help="keep the most sensitive nodes in fp32 until the gate passes")
+    quantize.add_argument(
+        "--auto", action="store_true", help="keep the most sensitive nodes in fp32 until the gate passes"
+    )
     quantize.add_argument("--force", action="store_true", help="quantize an artifact that is already quantized")
     quantize.add_argument("--overwrite", action="store_true")
     quantize.add_argument("--batch-size", type=int, default=32)
@@ -144,12 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Finetune with sentence-transformers (MultipleNegativesRankingLoss), evaluating the base and "
         "the finetuned model on the dev and test splits. The same command resumes an interrupted run.",
     )
-    train.add_argument("--data", type=Path, action="append", required=True,
-                       help="BEIR folder (its --split qrels give query/passage pairs) or a .jsonl/.csv/.tsv/.parquet "
-                       "pair file; repeatable")
+    train.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="BEIR folder (its --split qrels give query/passage pairs) or a .jsonl/.csv/.tsv/.parquet "
+        "pair file; repeatable",
+    )
     train.add_argument("--license", action="append", default=[], help="licence of each --data source, in order")
     train.add_argument("--split", default="train", help="qrels split of BEIR sources to train on (default train)")
-    train.add_argument("--eval-data", type=Path, help="BEIR folder with dev/test qrels (default: the first BEIR --data)")
+    train.add_argument(
+        "--eval-data", type=Path, help="BEIR folder with dev/test qrels (default: the first BEIR --data)"
+    )
     train.add_argument("--preset", default="default", help="default (reference recipe), cpu-30m, tiny")
     train.add_argument("--base-model", help="sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
     train.add_argument("--output-dir", default="runs")
@@ -168,8 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-sample", type=int, help="dev queries used to pick the best checkpoint")
     train.add_argument("--bf16", choices=["auto", "yes", "no"])
     train.add_argument("--pii-scrub", action="store_true", default=None, help="replace emails, phones, IBANs, ...")
-    train.add_argument("--require-license", action="store_true", default=None,
-                       help="fail (instead of warning) when a --data source has no --license")
+    train.add_argument(
+        "--require-license",
+        action="store_true",
+        default=None,
+        help="fail (instead of warning) when a --data source has no --license",
+    )
     train.set_defaults(handler=_run_train)
 
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
@@ -204,12 +244,29 @@ def _run_train(args: argparse.Namespace) -> int:
     if len(args.license) > len(args.data):
         raise InputError(f"{len(args.license)} --license values for {len(args.data)} --data sources")
     licenses = args.license + [None] * (len(args.data) - len(args.license))
-    fields = ("base_model", "output_dir", "run_id", "epochs", "learning_rate", "batch_size", "max_seq_length",
-              "loss", "mini_batch_size", "matryoshka_dims", "hard_negatives", "seed", "time_budget_s", "eval_steps",
-              "eval_sample", "bf16", "pii_scrub", "require_license")
+    fields = (
+        "base_model",
+        "output_dir",
+        "run_id",
+        "epochs",
+        "learning_rate",
+        "batch_size",
+        "max_seq_length",
+        "loss",
+        "mini_batch_size",
+        "matryoshka_dims",
+        "hard_negatives",
+        "seed",
+        "time_budget_s",
+        "eval_steps",
+        "eval_sample",
+        "bf16",
+        "pii_scrub",
+        "require_license",
+    )
     config = preset(
         args.preset,
-        data=tuple(DataSource(str(path), args.split, lic) for path, lic in zip(args.data, licenses)),
+        data=tuple(DataSource(str(path), args.split, lic) for path, lic in zip(args.data, licenses, strict=True)),
         eval_data=str(args.eval_data) if args.eval_data else None,
         **{name: getattr(args, name) for name in fields},
     )
@@ -225,12 +282,15 @@ def _run_train(args: argparse.Namespace) -> int:
     for split, by_dim in record["metrics"]["finetuned"].items():
         for dim, tuned in by_dim.items():
             before = record["metrics"]["base"][split][dim]["ndcg@10"]
-            rows.append([split, dim, before, tuned["ndcg@10"], f"{tuned['ndcg@10'] / before - 1:+.1%}",
-                         tuned["recall@10"]])
+            rows.append(
+                [split, dim, before, tuned["ndcg@10"], f"{tuned['ndcg@10'] / before - 1:+.1%}", tuned["recall@10"]]
+            )
     print(format_table(["split", "dim", "base ndcg@10", "finetuned ndcg@10", "change", "recall@10"], rows))
     times = record.get("wall_time_s", {})
-    print(f"run {record['run_id']}: {run}  (training {times.get('training', 0) / 60:.1f} min, "
-          f"evaluation {times.get('evaluation_before_after', 0) / 60:.1f} min)")
+    print(
+        f"run {record['run_id']}: {run}  (training {times.get('training', 0) / 60:.1f} min, "
+        f"evaluation {times.get('evaluation_before_after', 0) / 60:.1f} min)"
+    )
     print(f"next: edge-embed export {run} -o artifacts/{record['run_id']}")
     return 0
 
@@ -272,20 +332,33 @@ def _run_quantize(args: argparse.Namespace) -> int:
         calibration = read_domain_texts(args.calibration, args.calibration_size, split=args.calibration_split)
         if calibration.skipped_lines:
             lines = ", ".join(map(str, calibration.skipped_lines[:10]))
-            print(f"edge-embed: skipped {len(calibration.skipped_lines)} unreadable calibration lines ({lines})",
-                  file=sys.stderr)
+            print(
+                f"edge-embed: skipped {len(calibration.skipped_lines)} unreadable calibration lines ({lines})",
+                file=sys.stderr,
+            )
     dataset = _load_eval(args.eval_data, args.split, args.eval_sample) if args.eval_data else None
     from edge_embed.quantize.quantizer import quantize_artifact
 
-    result = quantize_artifact(args.artifact, args.output, config, calibration=calibration, eval_dataset=dataset,
-                               max_drop=args.max_drop, auto=args.auto, force=args.force, overwrite=args.overwrite,
-                               batch_size=args.batch_size)
+    result = quantize_artifact(
+        args.artifact,
+        args.output,
+        config,
+        calibration=calibration,
+        eval_dataset=dataset,
+        max_drop=args.max_drop,
+        auto=args.auto,
+        force=args.force,
+        overwrite=args.overwrite,
+        batch_size=args.batch_size,
+    )
     from edge_embed.cli.tables import format_table
 
     parent_size = _folder_mb(args.artifact)
     child_size = _folder_mb(result.path)
-    rows: list[list[object]] = [["parent", "fp32", parent_size, "-"], [str(result.path), result.manifest.graph.precision,
-                                child_size, f"{child_size / parent_size:.0%}"]]
+    rows: list[list[object]] = [
+        ["parent", "fp32", parent_size, "-"],
+        [str(result.path), result.manifest.graph.precision, child_size, f"{child_size / parent_size:.0%}"],
+    ]
     if result.gate:
         rows[0].append(result.gate.parent["ndcg@10"])
         rows[1].append(result.gate.child["ndcg@10"])
@@ -310,16 +383,30 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     dataset = _load_eval(args.data, args.split, args.sample)
     embedder = Embedder.load(args.artifact, threads=args.threads)
-    results = evaluate_artifact(embedder, dataset, dims=args.dim, batch_size=args.batch_size,
-                                show_progress=sys.stderr.isatty())
+    results = evaluate_artifact(
+        embedder, dataset, dims=args.dim, batch_size=args.batch_size, show_progress=sys.stderr.isatty()
+    )
     if args.json:
-        print(json.dumps({"artifact": str(args.artifact), "dataset": dataset.name, "split": dataset.split,
-                          "queries": len(dataset.queries), "corpus": len(dataset.corpus), "sampled": dataset.sampled,
-                          "metrics": {str(dim): m for dim, m in results.items()}}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "artifact": str(args.artifact),
+                    "dataset": dataset.name,
+                    "split": dataset.split,
+                    "queries": len(dataset.queries),
+                    "corpus": len(dataset.corpus),
+                    "sampled": dataset.sampled,
+                    "metrics": {str(dim): m for dim, m in results.items()},
+                },
+                indent=2,
+            )
+        )
         return 0
     names = list(next(iter(results.values())))
-    print(f"{dataset.name}/{dataset.split}: {len(dataset.queries)} queries, {len(dataset.corpus)} passages"
-          + (" (sampled)" if dataset.sampled else ""))
+    print(
+        f"{dataset.name}/{dataset.split}: {len(dataset.queries)} queries, {len(dataset.corpus)} passages"
+        + (" (sampled)" if dataset.sampled else "")
+    )
     print(format_table(["dim", *names], [[dim, *m.values()] for dim, m in results.items()]))
     return 0
 

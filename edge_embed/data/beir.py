@@ -55,8 +55,13 @@ class RetrievalDataset:
             relevant_docs={q: set(self.relevant_docs[q]) for q in chosen},
             name=self.name,
             split=self.split,
-            sampled={"queries": len(chosen), "distractors": len(distractors), "seed": seed,
-                     "of_queries": len(self.queries), "of_corpus": len(self.corpus)},
+            sampled={
+                "queries": len(chosen),
+                "distractors": len(distractors),
+                "seed": seed,
+                "of_queries": len(self.queries),
+                "of_corpus": len(self.corpus),
+            },
         )
 
 

@@ -33,14 +33,21 @@ class LeakageReport:
 
     def to_dict(self) -> dict[str, Any]:
         """For the run record."""
-        return {"split": self.split, "queries": self.queries, "query_overlap": self.query_overlap,
-                "passage_overlap": self.passage_overlap, "examples": self.examples}
+        return {
+            "split": self.split,
+            "queries": self.queries,
+            "query_overlap": self.query_overlap,
+            "passage_overlap": self.passage_overlap,
+            "examples": self.examples,
+        }
 
     def describe(self) -> str:
         """One line for a warning."""
-        return (f"{self.query_overlap} of {self.queries} {self.split} queries appear as training anchors and "
-                f"{self.passage_overlap} have a relevant passage among the training positives; {self.split} "
-                f"metrics will be optimistic (e.g. {self.examples[:2]})")
+        return (
+            f"{self.query_overlap} of {self.queries} {self.split} queries appear as training anchors and "
+            f"{self.passage_overlap} have a relevant passage among the training positives; {self.split} "
+            f"metrics will be optimistic (e.g. {self.examples[:2]})"
+        )
 
 
 def check_leakage(pairs: PairSet, held_out: RetrievalDataset) -> LeakageReport:

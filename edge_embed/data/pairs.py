@@ -18,8 +18,13 @@ from edge_embed.errors import InputError
 from edge_embed.lineage.hashing import sha256_file
 
 # Accepted column names, first match wins: (anchor, positive, negative).
-_COLUMN_SETS = (("anchor", "positive", "negative"), ("query", "positive", "negative"), ("query", "passage", "negative"),
-                ("question", "answer", "negative"), ("sentence1", "sentence2", "negative"))
+_COLUMN_SETS = (
+    ("anchor", "positive", "negative"),
+    ("query", "positive", "negative"),
+    ("query", "passage", "negative"),
+    ("question", "answer", "negative"),
+    ("sentence1", "sentence2", "negative"),
+)
 
 
 @dataclass
@@ -37,7 +42,8 @@ class PairSet:
 
     def extend(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
         """Add rows, skipping empty texts and exact duplicates (both counted)."""
-        seen = set(zip(self.anchors, self.positives, self.negatives or [None] * len(self.anchors)))
+        negatives: list[str | None] = list(self.negatives) if self.negatives is not None else [None] * len(self)
+        seen = set(zip(self.anchors, self.positives, negatives, strict=True))
         for anchor, positive, negative in rows:
             if not anchor.strip() or not positive.strip() or (negative is not None and not negative.strip()):
                 self.dropped["empty"] += 1
@@ -65,7 +71,9 @@ class PairSet:
         return data
 
 
-def pairs_from_beir(folder: str | Path, split: str = "train") -> tuple[list[tuple[str, str, None]], list[dict[str, Any]]]:
+def pairs_from_beir(
+    folder: str | Path, split: str = "train"
+) -> tuple[list[tuple[str, str, str | None]], list[dict[str, Any]]]:
     """(query, relevant passage) pairs of a BEIR split, and the fingerprints of the files read.
 
     Raises:
@@ -75,10 +83,14 @@ def pairs_from_beir(folder: str | Path, split: str = "train") -> tuple[list[tupl
     corpus, queries, qrels = load_corpus(folder), load_queries(folder), load_qrels(folder, split)
     if not qrels:
         raise InputError(f"{folder}/qrels/{split}.tsv has no relevant pairs: the training split is empty")
-    unknown = sorted({q for q in qrels if q not in queries} | {c for cs in qrels.values() for c in cs if c not in corpus})
+    unknown = sorted(
+        {q for q in qrels if q not in queries} | {c for cs in qrels.values() for c in cs if c not in corpus}
+    )
     if unknown:
         raise InputError(f"{folder}/qrels/{split}.tsv names unknown ids: {', '.join(unknown[:5])}")
-    rows = [(queries[q], corpus[c], None) for q in sorted(qrels) for c in sorted(qrels[q])]
+    rows: list[tuple[str, str, str | None]] = [
+        (queries[q], corpus[c], None) for q in sorted(qrels) for c in sorted(qrels[q])
+    ]
     files = [_fingerprint(folder / name) for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")]
     return rows, files
 
@@ -91,37 +103,41 @@ def read_pair_file(path: str | Path) -> list[tuple[str, str, str | None]]:
             line), or every text of a column is empty.
     """
     path = Path(path)
+    rows: list[tuple[str, str, str | None]] = []
+    names: tuple[str, str, str] = ("anchor", "positive", "negative")
+    for line, record in _records(path):
+        if not rows:
+            names = _pick_columns(path, list(record))
+        rows.append(_row(path, line, record, names))
+    if not rows:
+        raise InputError(f"{path} has no rows")
+    for index, column in enumerate(names[:2]):
+        if all(not str(row[index]).strip() for row in rows):
+            raise InputError(f"{path}: column {column!r} is empty in every row")
+    return rows
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise InputError(f"pair file {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        records: Iterator[tuple[int, dict[str, Any]]] = _jsonl_records(path)
-    elif suffix in (".csv", ".tsv"):
-        records = _csv_records(path, "\t" if suffix == ".tsv" else ",")
-    elif suffix == ".parquet":
-        records = _parquet_records(path)
-    else:
-        raise InputError(f"{path}: unsupported pair file type {suffix!r}; use .jsonl, .csv, .tsv or .parquet")
-    rows: list[tuple[str, str, str | None]] = []
-    names: tuple[str, str, str] | None = None
-    for line, record in records:
-        if names is None:
-            names = _pick_columns(path, list(record))
-        anchor, positive = record.get(names[0]), record.get(names[1])
-        negative = record.get(names[2]) if names[2] in record else None
-        for column, value in ((names[0], anchor), (names[1], positive), (names[2], negative)):
-            if value is not None and not isinstance(value, str):
-                raise InputError(f"{path} line {line}: column {column!r} is {type(value).__name__}, not text")
-        if anchor is None or positive is None:
-            raise InputError(f"{path} line {line}: missing {names[0]!r} or {names[1]!r}")
-        rows.append((anchor, positive, negative))
-    if not rows:
-        raise InputError(f"{path} has no rows")
-    assert names is not None
-    for index, column in enumerate(names[:2]):
-        if all(not row[index].strip() for row in rows):
-            raise InputError(f"{path}: column {column!r} is empty in every row")
-    return rows
+        return _jsonl_records(path)
+    if suffix in (".csv", ".tsv"):
+        return _csv_records(path, "\t" if suffix == ".tsv" else ",")
+    if suffix == ".parquet":
+        return _parquet_records(path)
+    raise InputError(f"{path}: unsupported pair file type {suffix!r}; use .jsonl, .csv, .tsv or .parquet")
+
+
+def _row(path: Path, line: int, record: dict[str, Any], names: tuple[str, str, str]) -> tuple[str, str, str | None]:
+    anchor, positive, negative = (record.get(name) for name in names)
+    for column, value in zip(names, (anchor, positive, negative), strict=True):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{path} line {line}: column {column!r} is {type(value).__name__}, not text")
+    if not isinstance(anchor, str) or not isinstance(positive, str):
+        raise InputError(f"{path} line {line}: missing {names[0]!r} or {names[1]!r}")
+    return anchor, positive, negative if isinstance(negative, str) else None
 
 
 def _pick_columns(path: Path, found: list[str]) -> tuple[str, str, str]:
@@ -163,8 +179,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises its own error types for damaged files
         raise InputError(f"cannot read {path}: {exc}") from None
-    for index, record in enumerate(table.to_pylist(), start=1):
-        yield index, record
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
@@ -180,5 +195,5 @@ def dump_pairs(pairs: PairSet, path: Path) -> None:
     """Write pairs as JSONL (e.g. the scrubbed training set kept in the run folder)."""
     with open(path, "w", encoding="utf-8") as handle:
         columns = pairs.columns()
-        for values in zip(*columns.values()):
-            handle.write(json.dumps(dict(zip(columns, values)), ensure_ascii=False) + "\n")
+        for values in zip(*columns.values(), strict=True):
+            handle.write(json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False) + "\n")

@@ -15,8 +15,11 @@ from edge_embed.lineage.hashing import sha256_bytes
 def dataset_fingerprint(dataset: RetrievalDataset) -> str:
     """sha256 over the ids, texts and relevance judgements of a dataset (what the metrics depend on)."""
     payload = json.dumps(
-        [sorted(dataset.queries.items()), sorted(dataset.corpus.items()),
-         sorted((q, sorted(c)) for q, c in dataset.relevant_docs.items())],
+        [
+            sorted(dataset.queries.items()),
+            sorted(dataset.corpus.items()),
+            sorted((q, sorted(c)) for q, c in dataset.relevant_docs.items()),
+        ],
         ensure_ascii=False,
     )
     return sha256_bytes(payload.encode())

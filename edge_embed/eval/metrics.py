@@ -28,6 +28,9 @@ class Cutoffs:
         return max((*self.ndcg, *self.mrr, *self.recall, *self.map))
 
 
+DEFAULT_CUTOFFS = Cutoffs()
+
+
 def top_k(
     query_embeddings: np.ndarray, corpus_embeddings: np.ndarray, k: int, chunk: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +52,11 @@ def top_k(
     scores = np.empty((len(queries), k), dtype=np.float32)
     for start in range(0, len(queries), chunk):
         block = queries[start : start + chunk] @ corpus.T
-        part = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < block.shape[1] else np.tile(
-            np.arange(block.shape[1]), (len(block), 1))
+        part = (
+            np.argpartition(-block, k - 1, axis=1)[:, :k]
+            if k < block.shape[1]
+            else np.tile(np.arange(block.shape[1]), (len(block), 1))
+        )
         part_scores = np.take_along_axis(block, part, axis=1)
         order = np.argsort(-part_scores, axis=1, kind="stable")
         indices[start : start + chunk] = np.take_along_axis(part, order, axis=1)
@@ -59,7 +65,7 @@ def top_k(
 
 
 def ranking_metrics(
-    ranked: Mapping[str, Sequence[str]], relevant_docs: Mapping[str, set[str]], cutoffs: Cutoffs = Cutoffs()
+    ranked: Mapping[str, Sequence[str]], relevant_docs: Mapping[str, set[str]], cutoffs: Cutoffs = DEFAULT_CUTOFFS
 ) -> dict[str, float]:
     """Average NDCG@k, MRR@k, Recall@k and MAP@k over queries.
 
@@ -100,7 +106,7 @@ def evaluate_embeddings(
     query_ids: Sequence[str],
     corpus_ids: Sequence[str],
     relevant_docs: Mapping[str, set[str]],
-    cutoffs: Cutoffs = Cutoffs(),
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS,
 ) -> dict[str, float]:
     """Search the corpus for every query and score the ranking.
 
@@ -116,7 +122,7 @@ def evaluate_embeddings(
         The metrics, as :func:`ranking_metrics` names them.
     """
     indices, _ = top_k(query_embeddings, corpus_embeddings, cutoffs.deepest)
-    ranked = {qid: [corpus_ids[i] for i in row] for qid, row in zip(query_ids, indices)}
+    ranked = {qid: [corpus_ids[i] for i in row] for qid, row in zip(query_ids, indices, strict=True)}
     return ranking_metrics(ranked, {q: relevant_docs[q] for q in query_ids}, cutoffs)
 
 

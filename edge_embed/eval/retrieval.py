@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.errors import InputError
-from edge_embed.eval.metrics import Cutoffs, evaluate_embeddings
+from edge_embed.eval.metrics import DEFAULT_CUTOFFS, Cutoffs, evaluate_embeddings
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.runtime.pooling import truncate_dim
 
@@ -17,7 +17,7 @@ def evaluate_artifact(
     dims: Sequence[int] | None = None,
     batch_size: int = 32,
     show_progress: bool = False,
-    cutoffs: Cutoffs = Cutoffs(),
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS,
 ) -> dict[int, dict[str, float]]:
     """Embed the corpus and queries once, then score retrieval at each dimension.
 

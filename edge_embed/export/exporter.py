@@ -90,8 +90,14 @@ def export_artifact(
         source = _with_dims(source, matryoshka_dims)
     for note in source.notes:
         logger.warning(note)
-    options = {"task": "feature-extraction", "library": "transformers", "opset": opset, "which": which,
-               "parity_threshold": parity_threshold, "external_data": external_data}
+    options = {
+        "task": "feature-extraction",
+        "library": "transformers",
+        "opset": opset,
+        "which": which,
+        "parity_threshold": parity_threshold,
+        "external_data": external_data,
+    }
     with atomic_dir(output, overwrite=overwrite) as tmp:
         logger.info("exporting %s with Optimum", source.transformer_dir)
         options["opset"] = _optimum_export(source, tmp, opset, external_data)
@@ -170,8 +176,14 @@ def save_graph(model: Any, folder: Path, external_data: bool) -> None:
     import onnx
 
     if external_data:
-        onnx.save_model(model, str(folder / MODEL_FILE), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=EXTERNAL_DATA_FILE, size_threshold=1024)
+        onnx.save_model(
+            model,
+            str(folder / MODEL_FILE),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=EXTERNAL_DATA_FILE,
+            size_threshold=1024,
+        )
     else:
         onnx.save_model(model, str(folder / MODEL_FILE))
 

@@ -39,7 +39,7 @@ def reference_model(source: ExportSource) -> Any:
         try:  # sentence-transformers >= 5.7 moved the module classes
             from sentence_transformers.sentence_transformer import modules as models
         except ImportError:
-            from sentence_transformers import models  # type: ignore[no-redef]
+            from sentence_transformers import models  # type: ignore[no-redef,attr-defined]
         transformer = models.Transformer(str(source.transformer_dir), max_seq_length=source.max_seq_length)
         modules = [transformer, models.Pooling(source.embedding_dim, pooling_mode=source.pooling.value)]
         if source.normalize:
@@ -80,7 +80,8 @@ def check_parity(
             continue
         ours = embedder.embed(list(texts), batch_size=4, kind=kind)
         theirs = np.asarray(
-            reference.encode(list(texts), batch_size=4, prompt=prompt, convert_to_numpy=True, show_progress_bar=False), dtype=np.float32
+            reference.encode(list(texts), batch_size=4, prompt=prompt, convert_to_numpy=True, show_progress_bar=False),
+            dtype=np.float32,
         )
         cosines = _cosine(ours, theirs)
         kinds.append(kind)

@@ -243,8 +243,10 @@ def _from_transformers(root: Path, run: dict[str, Any] | None) -> ExportSource:
         weights_file=weights_file,
         matryoshka_dims=tuple((run or {}).get("matryoshka_dims") or ()),
         run=run,
-        notes=("bare transformers checkpoint: mean pooling, no normalization (as sentence-transformers assumes); "
-               "override with --pooling / --normalize",),
+        notes=(
+            "bare transformers checkpoint: mean pooling, no normalization (as sentence-transformers assumes); "
+            "override with --pooling / --normalize",
+        ),
     )
 
 

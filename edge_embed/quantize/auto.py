@@ -93,8 +93,12 @@ def keep_sensitive_nodes(
         steps.append({"kept_fp32": len(kept), "ndcg@10": gate.child["ndcg@10"], "passed": gate.passed})
         logger.info("auto: %d node(s) kept in fp32 -> %s", len(kept), gate.describe())
         if gate.passed:
-            report = {"kept_fp32": list(kept), "steps": steps, "quantizable_nodes": len(ranking),
-                      "sensitivity_top": dict(list(ranking.items())[:10])}
+            report = {
+                "kept_fp32": list(kept),
+                "steps": steps,
+                "quantizable_nodes": len(ranking),
+                "sensitivity_top": dict(list(ranking.items())[:10]),
+            }
             return trial, gate, report
         if count >= len(ordered):
             break

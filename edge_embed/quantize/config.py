@@ -82,8 +82,12 @@ class QuantizationConfig:
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        for name, kind in (("method", Method), ("target", CpuTarget), ("optimize", GraphOptimization),
-                           ("calibration", CalibrationMethod)):
+        for name, kind in (
+            ("method", Method),
+            ("target", CpuTarget),
+            ("optimize", GraphOptimization),
+            ("calibration", CalibrationMethod),
+        ):
             value = getattr(self, name)
             try:
                 object.__setattr__(self, name, kind(value))
@@ -97,7 +101,9 @@ class QuantizationConfig:
             raise InputError(f"block_size must be a power of two >= 16, got {self.block_size}")
 
     @classmethod
-    def for_target(cls, method: Method | str, target: CpuTarget | str = CpuTarget.AUTO, **options: Any) -> QuantizationConfig:
+    def for_target(
+        cls, method: Method | str, target: CpuTarget | str = CpuTarget.AUTO, **options: Any
+    ) -> QuantizationConfig:
         """Resolve a method and CPU target (``auto`` = this machine) into a full config.
 
         Args:
@@ -111,8 +117,8 @@ class QuantizationConfig:
         Raises:
             InputError: If a value is not allowed.
         """
-        target = _parse(CpuTarget, target, "target")
-        resolved = detect_cpu_target() if target is CpuTarget.AUTO else target
+        parsed: CpuTarget = _parse(CpuTarget, target, "target")
+        resolved = detect_cpu_target() if parsed is CpuTarget.AUTO else parsed
         supported, notes = cpu_supports(resolved)
         config = cls(
             method=_parse(Method, method, "method"),
@@ -126,8 +132,10 @@ class QuantizationConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready data."""
-        return {k: (v.value if isinstance(v, Enum) else list(v) if isinstance(v, tuple) else v)
-                for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: (v.value if isinstance(v, Enum) else list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(self).items()
+        }
 
     def replace(self, **changes: Any) -> QuantizationConfig:
         """A copy with some fields changed."""
@@ -136,8 +144,12 @@ class QuantizationConfig:
     @property
     def precision(self) -> str:
         """The label written to the manifest's ``graph.precision``."""
-        label = {Method.DYNAMIC_INT8: "int8-dynamic", Method.STATIC_INT8: "int8-static", Method.FP16: "fp16",
-                 Method.INT4_WEIGHTS: "int4-weights"}[self.method]
+        label = {
+            Method.DYNAMIC_INT8: "int8-dynamic",
+            Method.STATIC_INT8: "int8-static",
+            Method.FP16: "fp16",
+            Method.INT4_WEIGHTS: "int4-weights",
+        }[self.method]
         mixed = "-mixed" if self.nodes_to_exclude else ""
         fused = "" if self.optimize in (GraphOptimization.NONE, GraphOptimization.AUTO) else f"-{self.optimize.value}"
         return label + mixed + fused
@@ -195,4 +207,6 @@ def cpu_supports(target: CpuTarget) -> tuple[bool, list[str]]:
     if platform.machine().lower() in ("aarch64", "arm64"):
         return False, [f"this CPU is ARM64, not {target.value}"]
     missing = sorted(_TARGET_FLAGS[target] - cpu_flags())
-    return (not missing), [f"this CPU lacks {', '.join(missing)} needed by the {target.value} preset"] if missing else []
+    return (not missing), [
+        f"this CPU lacks {', '.join(missing)} needed by the {target.value} preset"
+    ] if missing else []

@@ -39,20 +39,35 @@ class GateResult:
 
     def describe(self) -> str:
         """One line with both numbers and the verdict."""
-        return (f"{PRIMARY_METRIC} {self.child[PRIMARY_METRIC]:.4f} vs parent {self.parent[PRIMARY_METRIC]:.4f} "
-                f"(drop {self.relative_drop:+.2%}, allowed {self.max_drop:.2%}) on {self.dataset['name']}/"
-                f"{self.dataset['split']}")
+        return (
+            f"{PRIMARY_METRIC} {self.child[PRIMARY_METRIC]:.4f} vs parent {self.parent[PRIMARY_METRIC]:.4f} "
+            f"(drop {self.relative_drop:+.2%}, allowed {self.max_drop:.2%}) on {self.dataset['name']}/"
+            f"{self.dataset['split']}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """For the child's manifest."""
-        return {"metric": PRIMARY_METRIC, "parent": self.parent, "child": self.child, "max_drop": self.max_drop,
-                "relative_drop": self.relative_drop, "passed": self.passed, "dataset": self.dataset}
+        return {
+            "metric": PRIMARY_METRIC,
+            "parent": self.parent,
+            "child": self.child,
+            "max_drop": self.max_drop,
+            "relative_drop": self.relative_drop,
+            "passed": self.passed,
+            "dataset": self.dataset,
+        }
 
 
 def describe_dataset(dataset: RetrievalDataset) -> dict[str, Any]:
     """What a gate or report was measured on."""
-    return {"name": dataset.name, "split": dataset.split, "queries": len(dataset.queries),
-            "corpus": len(dataset.corpus), "fingerprint": dataset_fingerprint(dataset), "sampled": dataset.sampled}
+    return {
+        "name": dataset.name,
+        "split": dataset.split,
+        "queries": len(dataset.queries),
+        "corpus": len(dataset.corpus),
+        "fingerprint": dataset_fingerprint(dataset),
+        "sampled": dataset.sampled,
+    }
 
 
 def score(artifact: Path, dataset: RetrievalDataset, batch_size: int = 32, cache: bool = True) -> dict[str, float]:
@@ -64,8 +79,14 @@ def score(artifact: Path, dataset: RetrievalDataset, batch_size: int = 32, cache
             logger.info("metrics of %s on %s/%s from cache", artifact, dataset.name, dataset.split)
             return cached
     embedder = Embedder.load(artifact)
-    logger.info("evaluating %s on %s/%s (%d queries, %d passages)", artifact, dataset.name, dataset.split,
-                len(dataset.queries), len(dataset.corpus))
+    logger.info(
+        "evaluating %s on %s/%s (%d queries, %d passages)",
+        artifact,
+        dataset.name,
+        dataset.split,
+        len(dataset.queries),
+        len(dataset.corpus),
+    )
     metrics = evaluate_artifact(embedder, dataset, batch_size=batch_size, show_progress=True)[embedder.dim]
     if cache:
         store(sha, fingerprint, "full", metrics)

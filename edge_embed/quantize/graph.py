@@ -57,9 +57,8 @@ def optimize_graph(model_path: Path, out_path: Path, level: GraphOptimization, a
     logger.info("graph optimization %s: fused %s", level.value, fused or "nothing")
     # Fused contrib ops (Attention, SkipLayerNormalization, ...) carry no output types, which the quantizers
     # need: onnxruntime's symbolic shape inference knows these ops and annotates them.
-    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
-
     import onnx
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
 
     optimized.save_model_to_file(str(out_path), use_external_data_format=False)  # also adds contrib opset imports
     annotated = SymbolicShapeInference.infer_shapes(onnx.load(str(out_path)), auto_merge=True)
@@ -78,12 +77,15 @@ def check_optimized(parent: Embedder, optimized: Path, threshold: float = 0.9999
     texts = list(PARITY_TEXTS)
     cosines = (parent.embed(texts, batch_size=4) * parent.with_graph(optimized).embed(texts, batch_size=4)).sum(1)
     if cosines.min() < threshold:
-        raise ParityError(f"graph optimization changed the embeddings (cosine {cosines.min():.6f} < {threshold}); "
-                          "quantize with --optimize none")
+        raise ParityError(
+            f"graph optimization changed the embeddings (cosine {cosines.min():.6f} < {threshold}); "
+            "quantize with --optimize none"
+        )
 
 
-def quantize_graph(model_path: Path, out_path: Path, config: QuantizationConfig, calibration: list[str] | None,
-                   parent: Embedder) -> None:
+def quantize_graph(
+    model_path: Path, out_path: Path, config: QuantizationConfig, calibration: list[str] | None, parent: Embedder
+) -> None:
     """Quantize one graph file as ``config`` says (onnxruntime's quantizers do the work).
 
     Args:
@@ -108,16 +110,22 @@ def quantize_graph(model_path: Path, out_path: Path, config: QuantizationConfig,
         _int4_weights(model_path, out_path, config)
 
 
-def quantize_single_node(model_path: Path, out_path: Path, config: QuantizationConfig, node: str,
-                         all_nodes: list[str]) -> None:
+def quantize_single_node(
+    model_path: Path, out_path: Path, config: QuantizationConfig, node: str, all_nodes: list[str]
+) -> None:
     """Quantize only ``node`` (everything else stays fp32): how --auto measures one node's damage."""
     if config.method is Method.DYNAMIC_INT8:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(model_path), str(out_path), per_channel=config.per_channel,
-                         reduce_range=config.reduce_range,
-                         weight_type=QuantType.QInt8 if config.weights_signed else QuantType.QUInt8,
-                         nodes_to_quantize=[node], extra_options={"MatMulConstBOnly": True})
+        quantize_dynamic(
+            str(model_path),
+            str(out_path),
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            weight_type=QuantType.QInt8 if config.weights_signed else QuantType.QUInt8,
+            nodes_to_quantize=[node],
+            extra_options={"MatMulConstBOnly": True},
+        )
     else:
         _int4_weights(model_path, out_path, config.replace(nodes_to_exclude=tuple(n for n in all_nodes if n != node)))
 
@@ -129,8 +137,11 @@ def quantizable_nodes(model_path: Path) -> list[str]:
     model = onnx.load(str(model_path), load_external_data=False)
     weights = {t.name for t in model.graph.initializer}
     # Only nodes that read a weight: shape-arithmetic Gathers and activation-by-activation MatMuls stay fp32.
-    return [n.name for n in model.graph.node
-            if n.op_type in QUANTIZABLE_OPS and n.name and any(i in weights for i in n.input)]
+    return [
+        n.name
+        for n in model.graph.node
+        if n.op_type in QUANTIZABLE_OPS and n.name and any(i in weights for i in n.input)
+    ]
 
 
 def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig) -> None:
@@ -147,8 +158,9 @@ def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig) 
     )
 
 
-def _calibration_feeds(texts: list[str], parent: Embedder, names: list[str], batch: int = 8
-                       ) -> Iterator[dict[str, np.ndarray]]:
+def _calibration_feeds(
+    texts: list[str], parent: Embedder, names: list[str], batch: int = 8
+) -> Iterator[dict[str, np.ndarray]]:
     """Tokenized calibration batches, padded as the runtime pads them, keyed by the graph's input names."""
     for start in range(0, len(texts), batch):
         ids, mask = parent.pad(parent.tokenize(texts[start : start + batch]))
@@ -156,15 +168,19 @@ def _calibration_feeds(texts: list[str], parent: Embedder, names: list[str], bat
         yield {name: feed[name] for name in names}
 
 
-def _static_int8(model_path: Path, out_path: Path, config: QuantizationConfig, texts: list[str],
-                 parent: Embedder) -> None:
+def _static_int8(
+    model_path: Path, out_path: Path, config: QuantizationConfig, texts: list[str], parent: Embedder
+) -> None:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization import CalibrationMethod as OrtCalibration
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    methods = {CalibrationMethod.MINMAX: OrtCalibration.MinMax, CalibrationMethod.PERCENTILE: OrtCalibration.Percentile,
-               CalibrationMethod.ENTROPY: OrtCalibration.Entropy}
+    methods = {
+        CalibrationMethod.MINMAX: OrtCalibration.MinMax,
+        CalibrationMethod.PERCENTILE: OrtCalibration.Percentile,
+        CalibrationMethod.ENTROPY: OrtCalibration.Entropy,
+    }
     input_names = [i.name for i in onnx.load(str(model_path), load_external_data=False).graph.input]
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
@@ -190,8 +206,11 @@ def _static_int8(model_path: Path, out_path: Path, config: QuantizationConfig, t
             weight_type=QuantType.QInt8 if config.weights_signed else QuantType.QUInt8,
             nodes_to_exclude=list(config.nodes_to_exclude) + post_gelu_matmuls(prepared),
             calibrate_method=methods[config.calibration],
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True, "MatMulConstBOnly": True,
-                           },
+            extra_options={
+                "ActivationSymmetric": False,
+                "WeightSymmetric": True,
+                "MatMulConstBOnly": True,
+            },
         )
 
 
@@ -207,8 +226,15 @@ def post_gelu_matmuls(model_path: Path) -> list[str]:
     producer = {out: node for node in graph.node for out in node.output}
     gelu_like = {"Erf", "Tanh", "Gelu", "FastGelu", "BiasGelu", "QuickGelu"}
     # A GELU is only "the" input if it is reached without crossing another layer's boundary.
-    boundaries = {"MatMul", "Gemm", "LayerNormalization", "SkipLayerNormalization", "Attention",
-                  "EmbedLayerNormalization", "Softmax"}
+    boundaries = {
+        "MatMul",
+        "Gemm",
+        "LayerNormalization",
+        "SkipLayerNormalization",
+        "Attention",
+        "EmbedLayerNormalization",
+        "Softmax",
+    }
 
     def after_gelu(tensor: str, hops: int = 5) -> bool:
         node = producer.get(tensor)

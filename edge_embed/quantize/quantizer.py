@@ -95,8 +95,9 @@ def quantize_artifact(
     config = config.resolve_optimization(parent_manifest.source.get("architecture") or {})
     if not config.target_supported:
         for note in config.notes:
-            warnings.warn(f"{note}; the artifact is built for {config.target.value} anyway and records it",
-                          stacklevel=2)
+            warnings.warn(
+                f"{note}; the artifact is built for {config.target.value} anyway and records it", stacklevel=2
+            )
     parent_embedder = Embedder.load(parent, verify=False)
     texts = calibration.texts if calibration else None
     with atomic_dir(output, overwrite=overwrite) as tmp:
@@ -106,8 +107,12 @@ def quantize_artifact(
         if config.optimize is GraphOptimization.NONE:
             single_file_copy(parent / parent_manifest.graph.file, source)
         else:
-            optimize_graph(parent / parent_manifest.graph.file, source, config.optimize,
-                           parent_manifest.source.get("architecture") or {})
+            optimize_graph(
+                parent / parent_manifest.graph.file,
+                source,
+                config.optimize,
+                parent_manifest.source.get("architecture") or {},
+            )
             check_optimized(parent_embedder, source)
         shutil.copy(parent / parent_manifest.tokenizer.file, tmp / parent_manifest.tokenizer.file)
 
@@ -120,7 +125,8 @@ def quantize_artifact(
             return manifest
 
         manifest = build(config, {})
-        gate, auto_report = None, {}
+        gate: GateResult | None = None
+        auto_report: dict[str, Any] = {}
         if eval_dataset is not None:
             gate = run_gate(parent, tmp, eval_dataset, max_drop, batch_size)
             logger.info("gate: %s", gate.describe())
@@ -128,12 +134,21 @@ def quantize_artifact(
                 from edge_embed.quantize.auto import keep_sensitive_nodes
 
                 config, gate, auto_report = keep_sensitive_nodes(
-                    source, parent, tmp, config, parent_embedder, eval_dataset, max_drop, batch_size,
+                    source,
+                    parent,
+                    tmp,
+                    config,
+                    parent_embedder,
+                    eval_dataset,
+                    max_drop,
+                    batch_size,
                     rebuild=lambda cfg: build(cfg, {}),
                 )
             if not gate.passed:
-                raise GateError(f"accuracy gate failed: {gate.describe()}; no artifact was written "
-                                "(try --auto, another --method, or a larger --max-drop)")
+                raise GateError(
+                    f"accuracy gate failed: {gate.describe()}; no artifact was written "
+                    "(try --auto, another --method, or a larger --max-drop)"
+                )
             manifest = read_manifest(tmp)  # --auto may have rebuilt the child with another recipe
         checks = {"gate": gate.to_dict()} if gate else {}
         if auto_report:
@@ -144,8 +159,15 @@ def quantize_artifact(
     return QuantizeResult(path=Path(output), manifest=manifest, gate=gate, auto=auto_report)
 
 
-def _check_request(manifest: Manifest, config: QuantizationConfig, calibration: TextSample | None,
-                   eval_dataset: RetrievalDataset | None, max_drop: float, auto: bool, force: bool) -> None:
+def _check_request(
+    manifest: Manifest,
+    config: QuantizationConfig,
+    calibration: TextSample | None,
+    eval_dataset: RetrievalDataset | None,
+    max_drop: float,
+    auto: bool,
+    force: bool,
+) -> None:
     if manifest.graph.precision != "fp32" and not force:
         raise InputError(
             f"the artifact is already quantized ({manifest.graph.precision}); quantize its fp32 parent instead, "
@@ -173,15 +195,25 @@ def _publish_graph(quantized: Path, folder: Path) -> None:
     quantized.unlink()
 
 
-def _child_manifest(parent: Path, parent_manifest: Manifest, folder: Path, config: QuantizationConfig,
-                    calibration: TextSample | None, checks: dict[str, Any]) -> Manifest:
+def _child_manifest(
+    parent: Path,
+    parent_manifest: Manifest,
+    folder: Path,
+    config: QuantizationConfig,
+    calibration: TextSample | None,
+    checks: dict[str, Any],
+) -> Manifest:
     import onnx
 
     graph = onnx.load(str(folder / MODEL_FILE), load_external_data=False)
     options: dict[str, Any] = {"quantization": config.to_dict()}
     if calibration is not None:
-        options["calibration"] = {"source": calibration.source, "texts": len(calibration.texts),
-                                  "available": calibration.total, "skipped_lines": len(calibration.skipped_lines)}
+        options["calibration"] = {
+            "source": calibration.source,
+            "texts": len(calibration.texts),
+            "available": calibration.total,
+            "skipped_lines": len(calibration.skipped_lines),
+        }
     return parent_manifest.replace(
         graph=dataclasses.replace(
             parent_manifest.graph,
@@ -190,8 +222,11 @@ def _child_manifest(parent: Path, parent_manifest: Manifest, folder: Path, confi
             input_names=tuple(i.name for i in graph.graph.input),
         ),
         files={k: v for k, v in hash_artifact_files(folder).items() if not k.startswith(".work/")},
-        parent={"manifest_sha256": manifest_sha256(parent), "path": str(parent.absolute()),
-                "precision": parent_manifest.graph.precision},
+        parent={
+            "manifest_sha256": manifest_sha256(parent),
+            "path": str(parent.absolute()),
+            "precision": parent_manifest.graph.precision,
+        },
         versions=package_versions(),
         options=options,
         checks=checks,

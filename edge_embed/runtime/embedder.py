@@ -101,7 +101,9 @@ class Embedder:
         needed = [*manifest.graph.files, manifest.tokenizer.file]
         for name in needed:
             if not (folder / name).is_file():
-                raise ArtifactError(f"{folder / name} is missing; the artifact is incomplete, re-export or re-install it")
+                raise ArtifactError(
+                    f"{folder / name} is missing; the artifact is incomplete, re-export or re-install it"
+                )
         if verify:
             verify_files(folder, manifest, needed)
         session = create_session(model_file, threads=threads, providers=providers)
@@ -247,7 +249,9 @@ def _check_graph(session: ort.InferenceSession, manifest: Manifest, model_file: 
     known = {"input_ids", "attention_mask", "token_type_ids"}
     unknown = [i.name for i in session.get_inputs() if i.name not in known]
     if unknown:
-        raise ArtifactError(f"{model_file} needs inputs {unknown} that the runtime cannot feed; supported: {sorted(known)}")
+        raise ArtifactError(
+            f"{model_file} needs inputs {unknown} that the runtime cannot feed; supported: {sorted(known)}"
+        )
 
 
 def _parse_kind(kind: TextKind | str) -> TextKind:

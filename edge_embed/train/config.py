@@ -66,10 +66,16 @@ class TrainConfig:
         object.__setattr__(self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True)))
         if not self.data:
             raise InputError("no training data: give at least one --data source")
-        checks = {"epochs": self.epochs > 0, "learning_rate": 0 < self.learning_rate < 1,
-                  "batch_size": self.batch_size >= 2, "max_seq_length": self.max_seq_length >= 8,
-                  "warmup_ratio": 0 <= self.warmup_ratio < 1, "hard_negatives": self.hard_negatives >= 0,
-                  "mini_batch_size": self.mini_batch_size >= 1, "bf16": self.bf16 in ("auto", "yes", "no")}
+        checks = {
+            "epochs": self.epochs > 0,
+            "learning_rate": 0 < self.learning_rate < 1,
+            "batch_size": self.batch_size >= 2,
+            "max_seq_length": self.max_seq_length >= 8,
+            "warmup_ratio": 0 <= self.warmup_ratio < 1,
+            "hard_negatives": self.hard_negatives >= 0,
+            "mini_batch_size": self.mini_batch_size >= 1,
+            "bf16": self.bf16 in ("auto", "yes", "no"),
+        }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise InputError(f"invalid training setting(s): {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
@@ -103,8 +109,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": dict(epochs=3, batch_size=64, learning_rate=2e-5, max_seq_length=256),
     # Fits 30 minutes of a 2-core CPU: shorter sequences, bf16 autocast, frozen word embeddings (no 11.7M-row
     # optimizer state to update), a higher learning rate for the few steps there are, and a stop at the budget.
-    "cpu-30m": dict(epochs=2, batch_size=32, learning_rate=5e-5, max_seq_length=128, bf16="auto",
-                    freeze_embeddings=True, time_budget_s=30 * 60, eval_sample=300),
+    "cpu-30m": dict(
+        epochs=2,
+        batch_size=32,
+        learning_rate=5e-5,
+        max_seq_length=128,
+        bf16="auto",
+        freeze_embeddings=True,
+        time_budget_s=30 * 60,
+        eval_sample=300,
+    ),
     # For tests and smoke runs.
     "tiny": dict(epochs=1, batch_size=16, learning_rate=5e-5, max_seq_length=64, warmup_ratio=0.0),
 }

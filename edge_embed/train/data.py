@@ -37,6 +37,25 @@ def load_run_data(config: TrainConfig) -> RunData:
         InputError: For a missing or malformed source, an empty training set, a missing licence when licences
             are required, or evaluation data without a dev split.
     """
+    pairs, sources = _read_sources(config)
+    pii = _scrub(pairs) if config.pii_scrub else {}
+    eval_folder = config.eval_data or next((s.path for s in config.data if Path(s.path).is_dir()), None)
+    if eval_folder is None:
+        raise InputError("no evaluation data: pass --eval-data BEIR_FOLDER with dev (and test) qrels")
+    dev = load_beir(eval_folder, config.dev_split)
+    has_test = (Path(eval_folder) / "qrels" / f"{config.test_split}.tsv").is_file()
+    test = load_beir(eval_folder, config.test_split) if has_test else None
+    leakage = []
+    for split in (dev, test):
+        if split is not None:
+            report = check_leakage(pairs, split)
+            leakage.append(report.to_dict())
+            if report.leaked:
+                warnings.warn(report.describe(), stacklevel=3)
+    return RunData(pairs, dev, test, sources, pii, leakage)
+
+
+def _read_sources(config: TrainConfig) -> tuple[PairSet, list[dict[str, Any]]]:
     pairs, sources = PairSet(), []
     for source in config.data:
         path = Path(source.path)
@@ -44,36 +63,32 @@ def load_run_data(config: TrainConfig) -> RunData:
             message = f"data source {path} has no license; record it (e.g. --license 'CC-BY-4.0') for governance"
             if config.require_license:
                 raise InputError(message)
-            warnings.warn(message, stacklevel=2)
+            warnings.warn(message, stacklevel=4)
         if path.is_dir():
             rows, files = pairs_from_beir(path, source.split)
         else:
             rows, files = read_pair_file(path), [fingerprint_file(path)]
         before = len(pairs)
         pairs.extend(rows)
-        sources.append({"path": str(path), "split": source.split if path.is_dir() else None,
-                        "license": source.license, "files": files, "pairs": len(pairs) - before})
+        sources.append(
+            {
+                "path": str(path),
+                "split": source.split if path.is_dir() else None,
+                "license": source.license,
+                "files": files,
+                "pairs": len(pairs) - before,
+            }
+        )
     if not len(pairs):
         raise InputError("the training data has no usable pairs (all empty or duplicates)")
-    pii: dict[str, int] = {}
-    if config.pii_scrub:
-        scrub = PiiScrubber()
-        pairs.anchors = [scrub(t) for t in pairs.anchors]
-        pairs.positives = [scrub(t) for t in pairs.positives]
-        if pairs.negatives is not None:
-            pairs.negatives = [scrub(t) for t in pairs.negatives]
-        pii = dict(scrub.counts)
-    eval_folder = config.eval_data or next((s.path for s in config.data if Path(s.path).is_dir()), None)
-    if eval_folder is None:
-        raise InputError("no evaluation data: pass --eval-data BEIR_FOLDER with dev (and test) qrels")
-    dev = load_beir(eval_folder, config.dev_split)
-    test = load_beir(eval_folder, config.test_split) if (Path(eval_folder) / "qrels" / f"{config.test_split}.tsv").is_file() else None
-    leakage = []
-    for split in (dev, test):
-        if split is None:
-            continue
-        report = check_leakage(pairs, split)
-        leakage.append(report.to_dict())
-        if report.leaked:
-            warnings.warn(report.describe(), stacklevel=2)
-    return RunData(pairs, dev, test, sources, pii, leakage)
+    return pairs, sources
+
+
+def _scrub(pairs: PairSet) -> dict[str, int]:
+    """Replace personal data in every text of the pairs; return what was replaced, per kind."""
+    scrub = PiiScrubber()
+    pairs.anchors = [scrub(t) for t in pairs.anchors]
+    pairs.positives = [scrub(t) for t in pairs.positives]
+    if pairs.negatives is not None:
+        pairs.negatives = [scrub(t) for t in pairs.negatives]
+    return dict(scrub.counts)

@@ -16,8 +16,9 @@ from edge_embed.train.compat import SentenceEvaluator
 class RetrievalEvaluator(SentenceEvaluator):  # type: ignore[misc]
     """Exact-search retrieval metrics at the full width and at each Matryoshka width."""
 
-    def __init__(self, dataset: RetrievalDataset, name: str = "dev", dims: tuple[int, ...] = (),
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self, dataset: RetrievalDataset, name: str = "dev", dims: tuple[int, ...] = (), batch_size: int = 32
+    ) -> None:
         """Keep the dataset; nothing is embedded until the evaluator is called."""
         super().__init__()
         self.dataset, self.name, self.dims, self.batch_size = dataset, name, dims, batch_size
@@ -27,15 +28,25 @@ class RetrievalEvaluator(SentenceEvaluator):  # type: ignore[misc]
     def embed_corpus(self, model: Any) -> np.ndarray:
         """Corpus embeddings from a SentenceTransformer (document prompt as the model defines it)."""
         prompts = getattr(model, "prompts", {}) or {}
-        corpus = model.encode(list(self.dataset.corpus.values()), batch_size=self.batch_size, convert_to_numpy=True,
-                              show_progress_bar=False, prompt=prompts.get("document") or prompts.get("passage"))
+        corpus = model.encode(
+            list(self.dataset.corpus.values()),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            prompt=prompts.get("document") or prompts.get("passage"),
+        )
         return np.asarray(corpus, dtype=np.float32)
 
     def embed_queries(self, model: Any) -> np.ndarray:
         """Query embeddings from a SentenceTransformer (query prompt as the model defines it)."""
         prompts = getattr(model, "prompts", {}) or {}
-        queries = model.encode(list(self.dataset.queries.values()), batch_size=self.batch_size,
-                               convert_to_numpy=True, show_progress_bar=False, prompt=prompts.get("query"))
+        queries = model.encode(
+            list(self.dataset.queries.values()),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            prompt=prompts.get("query"),
+        )
         return np.asarray(queries, dtype=np.float32)
 
     def score(self, model: Any, corpus: np.ndarray | None = None) -> dict[int, dict[str, float]]:
@@ -52,11 +63,14 @@ class RetrievalEvaluator(SentenceEvaluator):  # type: ignore[misc]
         for dim in (full, *[d for d in self.dims if d != full]):
             q = queries if dim == full else truncate_dim(queries, dim, renormalize=True)
             c = corpus if dim == full else truncate_dim(corpus, dim, renormalize=True)
-            results[dim] = evaluate_embeddings(q, c, list(self.dataset.queries), list(self.dataset.corpus),
-                                               self.dataset.relevant_docs)
+            results[dim] = evaluate_embeddings(
+                q, c, list(self.dataset.queries), list(self.dataset.corpus), self.dataset.relevant_docs
+            )
         return results
 
-    def __call__(self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         """Metrics named ``<name>_ndcg@10`` (full width) and ``<name>_dim<d>_ndcg@10``, as the trainer logs them."""
         results = self.score(model)
         full = max(results)
@@ -70,5 +84,9 @@ class RetrievalEvaluator(SentenceEvaluator):  # type: ignore[misc]
 
     def get_config_dict(self) -> dict[str, Any]:
         """What this evaluator was configured with (for the model card and run record)."""
-        return {"queries": len(self.dataset.queries), "corpus": len(self.dataset.corpus), "dims": list(self.dims),
-                "sampled": self.dataset.sampled}
+        return {
+            "queries": len(self.dataset.queries),
+            "corpus": len(self.dataset.corpus),
+            "dims": list(self.dims),
+            "sampled": self.dataset.sampled,
+        }

@@ -105,20 +105,28 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
     record["metrics"]["finetuned"] = evaluate_model(model, data, config.matryoshka_dims)
     eval_seconds += time.time() - t0
     state = trainer.state
-    record.update({
-        "status": "finished",
-        "finished_at": _now(),
-        "best_checkpoint": _relative(state.best_model_checkpoint, run_dir),
-        "final_model": FINAL_MODEL,
-        "global_step": state.global_step,
-        "epochs_done": state.epoch,
-        "stopped_by_time_budget": bool(getattr(trainer, "stopped_by_budget", False)),
-        "loss_curve": [{"step": e["step"], "loss": e["loss"]} for e in state.log_history if "loss" in e],
-        "dev_during_training": [{"step": e["step"], "ndcg@10": e["eval_dev_ndcg@10"]}
-                                for e in state.log_history if "eval_dev_ndcg@10" in e],
-        "wall_time_s": {"total": time.time() - started, "training": train_seconds,
-                        "evaluation_before_after": eval_seconds},
-    })
+    record.update(
+        {
+            "status": "finished",
+            "finished_at": _now(),
+            "best_checkpoint": _relative(state.best_model_checkpoint, run_dir),
+            "final_model": FINAL_MODEL,
+            "global_step": state.global_step,
+            "epochs_done": state.epoch,
+            "stopped_by_time_budget": bool(getattr(trainer, "stopped_by_budget", False)),
+            "loss_curve": [{"step": e["step"], "loss": e["loss"]} for e in state.log_history if "loss" in e],
+            "dev_during_training": [
+                {"step": e["step"], "ndcg@10": e["eval_dev_ndcg@10"]}
+                for e in state.log_history
+                if "eval_dev_ndcg@10" in e
+            ],
+            "wall_time_s": {
+                "total": time.time() - started,
+                "training": train_seconds,
+                "evaluation_before_after": eval_seconds,
+            },
+        }
+    )
     _write_record(record_path, record)
     return run_dir
 
@@ -137,8 +145,9 @@ def evaluate_model(model: Any, data: RunData, dims: tuple[int, ...]) -> dict[str
     return results
 
 
-def _make_trainer(model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool,
-                  show_progress: bool) -> Any:
+def _make_trainer(
+    model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool, show_progress: bool
+) -> Any:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
@@ -153,13 +162,22 @@ def _make_trainer(model: Any, config: TrainConfig, data: RunData, run_dir: Path,
             embeddings = getattr(module, "word_embeddings", None)
             if embeddings is not None:
                 embeddings.weight.requires_grad_(False)
-    loss: Any = (losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size)
-                 if config.loss is Loss.CACHED_MNRL else losses.MultipleNegativesRankingLoss(model))
+    loss: Any = (
+        losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size)
+        if config.loss is Loss.CACHED_MNRL
+        else losses.MultipleNegativesRankingLoss(model)
+    )
     if config.matryoshka_dims:
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         full = dimension()
-        loss = losses.MatryoshkaLoss(model, loss, matryoshka_dims=[full, *[d for d in config.matryoshka_dims if d != full]])
-    dev = data.dev.sample(config.eval_sample, 10 * config.eval_sample, seed=config.seed) if config.eval_sample else data.dev
+        loss = losses.MatryoshkaLoss(
+            model, loss, matryoshka_dims=[full, *[d for d in config.matryoshka_dims if d != full]]
+        )
+    dev = (
+        data.dev.sample(config.eval_sample, 10 * config.eval_sample, seed=config.seed)
+        if config.eval_sample
+        else data.dev
+    )
     strategy = "steps" if config.eval_steps else "epoch"
     args = SentenceTransformerTrainingArguments(
         output_dir=str(run_dir),
@@ -174,7 +192,7 @@ def _make_trainer(model: Any, config: TrainConfig, data: RunData, run_dir: Path,
         eval_strategy=strategy,
         save_strategy=strategy,
         eval_steps=config.eval_steps,
-        save_steps=config.eval_steps,
+        save_steps=config.eval_steps or 500,  # used only with the "steps" strategy
         save_total_limit=config.save_total_limit,
         load_best_model_at_end=True,
         metric_for_best_model="eval_dev_ndcg@10",
@@ -199,7 +217,10 @@ def _make_trainer(model: Any, config: TrainConfig, data: RunData, run_dir: Path,
             return control
 
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_dataset, loss=loss,
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=loss,
         evaluator=RetrievalEvaluator(dev, "dev", config.matryoshka_dims),
         callbacks=[TimeBudget(config.time_budget_s)],
     )
@@ -211,10 +232,18 @@ def _mine_hard_negatives(model: Any, dataset: Any, config: TrainConfig) -> Any:
 
     logger.info("mining %d hard negatives per pair with the base model", config.hard_negatives)
     return mine_hard_negatives(
-        dataset, model, anchor_column_name="anchor", positive_column_name="positive",
-        corpus=sorted(set(dataset["positive"])), num_negatives=config.hard_negatives, range_min=10,
-        relative_margin=0.05, sampling_strategy="top", batch_size=64,
-        output_format="triplet" if config.hard_negatives == 1 else "n-tuple", verbose=False,
+        dataset,
+        model,
+        anchor_column_name="anchor",
+        positive_column_name="positive",
+        corpus=sorted(set(dataset["positive"])),
+        num_negatives=config.hard_negatives,
+        range_min=10,
+        relative_margin=0.05,
+        sampling_strategy="top",
+        batch_size=64,
+        output_format="triplet" if config.hard_negatives == 1 else "n-tuple",
+        verbose=False,
     )
 
 

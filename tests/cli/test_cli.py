@@ -44,7 +44,9 @@ def test_embed_stdin_to_npy_keeps_line_alignment(toy_artifact, tmp_path):
     assert result.returncode == 0, result.stderr
     vectors = np.load(out)
     assert vectors.shape == (3, 4) and vectors.dtype == np.float32
-    np.testing.assert_allclose(vectors, Embedder.load(toy_artifact, dim=4).embed(["pump", "", "alarm valve"]), atol=1e-6)
+    np.testing.assert_allclose(
+        vectors, Embedder.load(toy_artifact, dim=4).embed(["pump", "", "alarm valve"]), atol=1e-6
+    )
 
 
 def test_embed_jsonl_file_field(toy_artifact, tmp_path):
@@ -108,9 +110,12 @@ def test_export_cli_end_to_end(base_model_path, tmp_path):
 def _toy_beir(folder, qrels="q1\td1\t1\nq2\td2\t1\n"):
     (folder / "qrels").mkdir(parents=True)
     docs = {"d1": "pump seal leak", "d2": "grease the bearing", "d3": "plc alarm", "d4": "motor valve"}
-    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "title": "", "text": v}) + "\n"
-                                                 for k, v in docs.items()))
-    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "seal leak"}\n{"_id": "q2", "text": "bearing grease"}\n')
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "title": "", "text": v}) + "\n" for k, v in docs.items())
+    )
+    (folder / "queries.jsonl").write_text(
+        '{"_id": "q1", "text": "seal leak"}\n{"_id": "q2", "text": "bearing grease"}\n'
+    )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels)
     return folder
 

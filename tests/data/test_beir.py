@@ -13,7 +13,8 @@ def write_beir(folder, corpus, queries, qrels, split="test"):
     (folder / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in corpus))
     (folder / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in queries))
     (folder / "qrels" / f"{split}.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{c}\t{s}\n" for q, c, s in qrels))
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{c}\t{s}\n" for q, c, s in qrels)
+    )
     return folder
 
 
@@ -30,7 +31,9 @@ def test_load_split(tmp_path):
 
 def test_unknown_ids_are_named(tmp_path):
     folder = write_beir(tmp_path / "ds", CORPUS, QUERIES, [("q1", "d1", 1), ("q2", "d404", 1), ("q9", "d1", 1)])
-    with pytest.raises(InputError, match=r"1 query ids not in queries.jsonl \(q9\); 1 corpus ids not in corpus.jsonl \(d404\)"):
+    with pytest.raises(
+        InputError, match=r"1 query ids not in queries.jsonl \(q9\); 1 corpus ids not in corpus.jsonl \(d404\)"
+    ):
         load_beir(folder)
 
 

@@ -93,8 +93,16 @@ def test_pii_kinds(text, expected, kind):
     assert scrub(text) == expected and scrub.counts == {kind: 1}
 
 
-@pytest.mark.parametrize("text", ["Pump P-101 at 1450 rpm for 2,000 h", "ICD-10 E11.9; ISO 13485:2016",
-                                  "dated 2024-01-15", "version 1.2.3", "order 12345 and 67890"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pump P-101 at 1450 rpm for 2,000 h",
+        "ICD-10 E11.9; ISO 13485:2016",
+        "dated 2024-01-15",
+        "version 1.2.3",
+        "order 12345 and 67890",
+    ],
+)
 def test_pii_leaves_domain_numbers_alone(text):
     scrub = PiiScrubber()
     assert scrub(text) == text and not scrub.counts

@@ -47,8 +47,9 @@ def test_metrics_match_trec_eval_on_the_same_run():
     qrels = {q: {d: 1 for d in relevant[q]} for q in query_ids}
 
     def run_at(k):
-        return {q: {corpus_ids[i]: float(s) for i, s in zip(indices[n][:k], scores[n][:k])}
-                for n, q in enumerate(query_ids)}
+        return {
+            q: {corpus_ids[i]: float(s) for i, s in zip(indices[n][:k], scores[n][:k])} for n, q in enumerate(query_ids)
+        }
 
     def trec(measure, k):
         evaluator = pytrec_eval.RelevanceEvaluator(qrels, {measure})

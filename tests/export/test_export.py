@@ -16,8 +16,14 @@ from edge_embed.lineage.hashing import sha256_file  # noqa: E402
 from edge_embed.lineage.manifest import MANIFEST_NAME, read_manifest, verify_files  # noqa: E402
 
 pytestmark = pytest.mark.build
-HF_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
-            "special_tokens_map.json")
+HF_FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+)
 
 
 def _load_beir_texts(folder, limit):
@@ -36,9 +42,16 @@ def _hf_checkpoint(base_model_path, folder):
 def test_manifest_records_recipe_source_and_hashes(minilm_artifact, base_model_path):
     manifest = read_manifest(minilm_artifact)
     assert sorted(p.name for p in minilm_artifact.iterdir()) == [
-        MANIFEST_NAME, "model.onnx", "model.onnx_data", "tokenizer.json"]
+        MANIFEST_NAME,
+        "model.onnx",
+        "model.onnx_data",
+        "tokenizer.json",
+    ]
     assert manifest.graph.external_data == "model.onnx_data" and set(manifest.files) == {
-        "model.onnx", "model.onnx_data", "tokenizer.json"}
+        "model.onnx",
+        "model.onnx_data",
+        "tokenizer.json",
+    }
     assert manifest.pooling.value == "mean" and manifest.normalize is True
     assert manifest.max_seq_length == 256  # from sentence_bert_config.json, not the tokenizer's stale 128
     assert manifest.embedding_dim == 384
@@ -114,8 +127,10 @@ def test_trainer_output_without_run_record_uses_trainer_state(base_model_path, t
     [
         (lambda p: p, "is not a model"),
         (lambda p: (p / "config.json").write_text("{}") and p, "no hidden size"),
-        (lambda p: (p / "config.json").write_text('{"hidden_size": 8, "max_position_embeddings": 8}') and p,
-         "has no weights"),
+        (
+            lambda p: (p / "config.json").write_text('{"hidden_size": 8, "max_position_embeddings": 8}') and p,
+            "has no weights",
+        ),
     ],
 )
 def test_folders_that_are_not_models_are_refused(tmp_path, make, message):

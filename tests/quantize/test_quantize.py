@@ -1,10 +1,7 @@
 """Quantization: graph structure, lineage, accuracy against the parent, the gate, and refusals."""
 
-import json
-import warnings
 from collections import Counter
 
-import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason="quantization needs the [build] extra")
@@ -43,8 +40,11 @@ def cosines(parent, child, texts=PROBES):
 
 @pytest.fixture(scope="module")
 def dynamic_child(minilm_artifact, tmp_path_factory):
-    return quantize_artifact(minilm_artifact, tmp_path_factory.mktemp("q") / "int8",
-                             QuantizationConfig.for_target("dynamic-int8", optimize="none"))
+    return quantize_artifact(
+        minilm_artifact,
+        tmp_path_factory.mktemp("q") / "int8",
+        QuantizationConfig.for_target("dynamic-int8", optimize="none"),
+    )
 
 
 def test_dynamic_int8_structure_lineage_and_size(dynamic_child, minilm_artifact):
@@ -55,7 +55,9 @@ def test_dynamic_int8_structure_lineage_and_size(dynamic_child, minilm_artifact)
     assert manifest.parent["manifest_sha256"] == manifest_sha256(minilm_artifact)
     assert manifest.source == read_manifest(minilm_artifact).source  # lineage to the checkpoint is kept
     recipe = manifest.options["quantization"]
-    assert QuantizationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in recipe.items()}).to_dict() == recipe
+    assert (
+        QuantizationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in recipe.items()}).to_dict() == recipe
+    )
     ops = op_counts(child)
     assert ops["DynamicQuantizeLinear"] + ops["DynamicQuantizeMatMul"] + ops["MatMulInteger"] >= 36
     size = lambda f: sum((f / n).stat().st_size for n in ("model.onnx", "model.onnx_data"))  # noqa: E731
@@ -80,9 +82,12 @@ def test_default_int8_fuses_the_graph_first(minilm_artifact, tmp_path):
 
 def test_static_int8_with_domain_calibration(minilm_artifact, medquad_mini, tmp_path):
     calibration = read_domain_texts(medquad_mini, 16, split="train")
-    result = quantize_artifact(minilm_artifact, tmp_path / "static",
-                               QuantizationConfig.for_target("static-int8", calibration_size=16),
-                               calibration=calibration)
+    result = quantize_artifact(
+        minilm_artifact,
+        tmp_path / "static",
+        QuantizationConfig.for_target("static-int8", calibration_size=16),
+        calibration=calibration,
+    )
     ops = op_counts(result.path)
     assert ops["QuantizeLinear"] > 0 and ops["DequantizeLinear"] > ops["QuantizeLinear"]
     assert result.manifest.options["quantization"]["optimize"] == "none"
@@ -99,8 +104,9 @@ def test_fp16_keeps_float32_io(minilm_artifact, tmp_path):
 
 
 def test_int4_weights_use_matmulnbits(minilm_artifact, tmp_path):
-    result = quantize_artifact(minilm_artifact, tmp_path / "int4",
-                               QuantizationConfig.for_target("int4-weights", block_size=32))
+    result = quantize_artifact(
+        minilm_artifact, tmp_path / "int4", QuantizationConfig.for_target("int4-weights", block_size=32)
+    )
     assert op_counts(result.path)["MatMulNBits"] == 36
     assert result.manifest.options["quantization"]["optimize"] == "none"
     assert cosines(minilm_artifact, result.path).min() > 0.9
@@ -138,22 +144,33 @@ def test_unknown_method_is_named():
 
 def test_gate_records_both_metrics_and_refuses_a_damaging_quantization(minilm_artifact, medquad_mini, tmp_path):
     dataset = load_beir(medquad_mini, "test").sample(12, 60)
-    passed = quantize_artifact(minilm_artifact, tmp_path / "ok", QuantizationConfig.for_target("dynamic-int8"),
-                               eval_dataset=dataset, max_drop=0.05)
+    passed = quantize_artifact(
+        minilm_artifact,
+        tmp_path / "ok",
+        QuantizationConfig.for_target("dynamic-int8"),
+        eval_dataset=dataset,
+        max_drop=0.05,
+    )
     gate = passed.manifest.checks["gate"]
     assert gate["passed"] and set(gate["parent"]) >= {"ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100"}
     assert gate["dataset"]["sampled"]["queries"] == 12
     with pytest.raises(GateError, match=r"accuracy gate failed: ndcg@10 0\.\d+ vs parent 0\.\d+"):
-        quantize_artifact(minilm_artifact, tmp_path / "bad", QuantizationConfig.for_target("int4-weights",
-                          block_size=256), eval_dataset=dataset, max_drop=0.0)
+        quantize_artifact(
+            minilm_artifact,
+            tmp_path / "bad",
+            QuantizationConfig.for_target("int4-weights", block_size=256),
+            eval_dataset=dataset,
+            max_drop=0.0,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "ok"]
 
 
 def test_auto_keeps_sensitive_nodes_in_fp32_until_the_gate_passes(minilm_artifact, medquad_mini, tmp_path):
     dataset = load_beir(medquad_mini, "test").sample(12, 60)
     config = QuantizationConfig.for_target("int4-weights", block_size=256)
-    result = quantize_artifact(minilm_artifact, tmp_path / "auto", config, eval_dataset=dataset, max_drop=0.0,
-                               auto=True)
+    result = quantize_artifact(
+        minilm_artifact, tmp_path / "auto", config, eval_dataset=dataset, max_drop=0.0, auto=True
+    )
     report = result.manifest.checks["auto"]
     kept = report["kept_fp32"]
     assert result.gate.passed and kept

@@ -34,8 +34,14 @@ def pairs_file(medquad_mini, tmp_path):
 
 
 def tiny_config(pairs_file, medquad_mini, tmp_path, **overrides):
-    values = dict(data=(DataSource(str(pairs_file), license="CC-BY-4.0"),), eval_data=str(medquad_mini),
-                  output_dir=str(tmp_path / "runs"), matryoshka_dims=(128,), pii_scrub=True, max_seq_length=64)
+    values = dict(
+        data=(DataSource(str(pairs_file), license="CC-BY-4.0"),),
+        eval_data=str(medquad_mini),
+        output_dir=str(tmp_path / "runs"),
+        matryoshka_dims=(128,),
+        pii_scrub=True,
+        max_seq_length=64,
+    )
     return preset("tiny", **{**values, **overrides})
 
 
@@ -68,9 +74,30 @@ def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_pat
 
 
 def test_interrupted_run_resumes_from_last_checkpoint(pairs_file, medquad_mini, tmp_path):
-    command = [sys.executable, "-m", "edge_embed.cli.main", "train", "--data", str(pairs_file), "--license", "x",
-               "--eval-data", str(medquad_mini), "--preset", "tiny", "--output-dir", str(tmp_path / "runs"),
-               "--epochs", "4", "--eval-steps", "1", "--eval-sample", "5", "--max-seq-length", "32"]
+    command = [
+        sys.executable,
+        "-m",
+        "edge_embed.cli.main",
+        "train",
+        "--data",
+        str(pairs_file),
+        "--license",
+        "x",
+        "--eval-data",
+        str(medquad_mini),
+        "--preset",
+        "tiny",
+        "--output-dir",
+        str(tmp_path / "runs"),
+        "--epochs",
+        "4",
+        "--eval-steps",
+        "1",
+        "--eval-sample",
+        "5",
+        "--max-seq-length",
+        "32",
+    ]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not list((tmp_path / "runs").glob("*/checkpoint-2/trainer_state.json")):
