@@ -11,18 +11,16 @@ peak RSS comes from the kernel's rusage for that child. Medians over the rounds,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import describe_machine  # noqa: E402
+from machine import write_result  # noqa: E402
 
 QUERY = "What are the symptoms of autosomal recessive hypophosphatemic rickets?"
 PROGRAMS = {
@@ -95,24 +93,11 @@ def main() -> None:
     for key, value in ratios.items():
         verdict = "PASS" if value >= TARGETS[key] else "FAIL"
         print(f"{key:<24}{value:>8.1f}x   target >= {TARGETS[key]:.0f}x   {verdict}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "benchmark": "cold_start",
-                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "rounds": args.rounds,
-                "query": QUERY,
-                "medians": medians,
-                "ratios": ratios,
-                "targets": TARGETS,
-                "machine": describe_machine(),
-            },
-            indent=2,
-        )
-        + "\n"
+    write_result(
+        args.out,
+        "cold_start",
+        {"rounds": args.rounds, "query": QUERY, "medians": medians, "ratios": ratios, "targets": TARGETS},
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +33,16 @@ def describe_machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": package_versions(),
     }
+
+
+def write_result(path: Path, name: str, payload: dict[str, Any]) -> None:
+    """Write a benchmark's result JSON with when and where it was measured."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": name,
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **payload,
+        "machine": describe_machine(),
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {path}")  # noqa: T201

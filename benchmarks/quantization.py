@@ -15,11 +15,10 @@ import json
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import describe_machine  # noqa: E402
+from machine import write_result  # noqa: E402
 
 from edge_embed import Embedder  # noqa: E402
 from edge_embed.cli.tables import format_table  # noqa: E402
@@ -166,31 +165,25 @@ def main() -> None:
     print()
     for check, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {check}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "benchmark": "quantization",
-                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "dataset": {
-                    "name": dataset.name,
-                    "split": dataset.split,
-                    "queries": len(dataset.queries),
-                    "corpus": len(dataset.corpus),
-                    "sampled": dataset.sampled,
-                },
-                "speed": {"texts": len(speed_texts), "rounds": args.rounds, "batch_size": 32},
-                "results": results,
-                "checks": checks,
-                "auto": auto_manifest["checks"],
-                "configs": {k: c.to_dict() for k, c in configs.items()},
-                "machine": describe_machine(),
-            },
-            indent=2,
-        )
-        + "\n"
+    dataset_info = {
+        "name": dataset.name,
+        "split": dataset.split,
+        "queries": len(dataset.queries),
+        "corpus": len(dataset.corpus),
+        "sampled": dataset.sampled,
+    }
+    write_result(
+        args.out,
+        "quantization",
+        {
+            "dataset": dataset_info,
+            "speed": {"texts": len(speed_texts), "rounds": args.rounds, "batch_size": 32},
+            "results": results,
+            "checks": checks,
+            "auto": auto_manifest["checks"],
+            "configs": {k: c.to_dict() for k, c in configs.items()},
+        },
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

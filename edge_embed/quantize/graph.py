@@ -115,17 +115,7 @@ def quantize_single_node(
 ) -> None:
     """Quantize only ``node`` (everything else stays fp32): how --auto measures one node's damage."""
     if config.method is Method.DYNAMIC_INT8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(
-            str(model_path),
-            str(out_path),
-            per_channel=config.per_channel,
-            reduce_range=config.reduce_range,
-            weight_type=QuantType.QInt8 if config.weights_signed else QuantType.QUInt8,
-            nodes_to_quantize=[node],
-            extra_options={"MatMulConstBOnly": True},
-        )
+        _dynamic_int8(model_path, out_path, config.replace(nodes_to_exclude=()), only=[node])
     else:
         _int4_weights(model_path, out_path, config.replace(nodes_to_exclude=tuple(n for n in all_nodes if n != node)))
 
@@ -144,7 +134,7 @@ def quantizable_nodes(model_path: Path) -> list[str]:
     ]
 
 
-def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig) -> None:
+def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig, only: list[str] | None = None) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
@@ -153,6 +143,7 @@ def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig) 
         per_channel=config.per_channel,
         reduce_range=config.reduce_range,
         weight_type=QuantType.QInt8 if config.weights_signed else QuantType.QUInt8,
+        nodes_to_quantize=only,
         nodes_to_exclude=list(config.nodes_to_exclude),
         extra_options={"MatMulConstBOnly": True},
     )
