@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,8 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    print(f"edge-embed: warning: {message}", file=sys.stderr)
+
+
 def _log_to_stderr() -> None:
-    """Show edge-embed's own progress messages (not the libraries') as ``edge-embed: ...`` lines."""
+    """Show edge-embed's own progress messages (not the libraries') as ``edge-embed: ...`` lines, and warnings
+    as one line each."""
+    warnings.showwarning = _show_warning
     logger = logging.getLogger("edge_embed")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)

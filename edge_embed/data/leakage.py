@@ -46,7 +46,7 @@ class LeakageReport:
         return (
             f"{self.query_overlap} of {self.queries} {self.split} queries appear as training anchors and "
             f"{self.passage_overlap} have a relevant passage among the training positives; {self.split} "
-            f"metrics will be optimistic (e.g. {self.examples[:2]})"
+            f"metrics will be optimistic" + (f" (e.g. {self.examples[:2]})" if self.examples else "")
         )
 
 
