@@ -131,3 +131,13 @@ def test_bad_input_fails_before_training_and_leaves_no_run(pairs_file, medquad_m
     with pytest.raises(error, match=message):
         train(tiny_config(pairs_file, medquad_mini, tmp_path, **change), show_progress=False)
     assert not (tmp_path / "runs").exists()
+
+
+def test_same_command_and_seed_give_the_same_metrics(pairs_file, medquad_mini, tmp_path):
+    records = []
+    for name in ("first", "second"):
+        run = train(tiny_config(pairs_file, medquad_mini, tmp_path / name, matryoshka_dims=()), show_progress=False)
+        records.append(json.loads((run / "run.json").read_text()))
+    assert records[0]["run_id"] == records[1]["run_id"]  # derived from settings and data, not from the folder
+    first, second = (r["metrics"]["finetuned"]["test"]["384"] for r in records)
+    assert {k: round(v, 3) for k, v in first.items()} == {k: round(v, 3) for k, v in second.items()}

@@ -1,0 +1,260 @@
+"""What each ``edge-embed`` command does once its arguments are parsed. Build-side commands import their
+libraries inside the handler, so the CLI's own import stays lean."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge_embed.errors import InputError
+
+if TYPE_CHECKING:
+    from edge_embed.data.beir import RetrievalDataset
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run ``edge-embed train``."""
+    from edge_embed._extras import require_build
+
+    require_build("edge-embed train", ("torch", "transformers", "sentence_transformers", "datasets", "accelerate"))
+    from edge_embed.train.config import DataSource, preset
+
+    if len(args.license) > len(args.data):
+        raise InputError(f"{len(args.license)} --license values for {len(args.data)} --data sources")
+    licenses = args.license + [None] * (len(args.data) - len(args.license))
+    fields = (
+        "base_model",
+        "output_dir",
+        "run_id",
+        "epochs",
+        "learning_rate",
+        "batch_size",
+        "max_seq_length",
+        "loss",
+        "mini_batch_size",
+        "matryoshka_dims",
+        "hard_negatives",
+        "seed",
+        "time_budget_s",
+        "eval_steps",
+        "eval_sample",
+        "bf16",
+        "pii_scrub",
+        "require_license",
+    )
+    config = preset(
+        args.preset,
+        data=tuple(DataSource(str(path), args.split, lic) for path, lic in zip(args.data, licenses, strict=True)),
+        eval_data=str(args.eval_data) if args.eval_data else None,
+        **{name: getattr(args, name) for name in fields},
+    )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    from edge_embed.cli.tables import format_table
+    from edge_embed.train.trainer import train
+
+    run = train(config, show_progress=sys.stderr.isatty())
+    record = json.loads((run / "run.json").read_text())
+    rows = []
+    for split, by_dim in record["metrics"]["finetuned"].items():
+        for dim, tuned in by_dim.items():
+            before = record["metrics"]["base"][split][dim]["ndcg@10"]
+            rows.append(
+                [split, dim, before, tuned["ndcg@10"], f"{tuned['ndcg@10'] / before - 1:+.1%}", tuned["recall@10"]]
+            )
+    print(format_table(["split", "dim", "base ndcg@10", "finetuned ndcg@10", "change", "recall@10"], rows))
+    times = record.get("wall_time_s", {})
+    print(
+        f"run {record['run_id']}: {run}  (training {times.get('training', 0) / 60:.1f} min, "
+        f"evaluation {times.get('evaluation_before_after', 0) / 60:.1f} min)"
+    )
+    print(f"next: edge-embed export {run} -o artifacts/{record['run_id']}")
+    return 0
+
+
+def load_eval(folder: Path, split: str, sample: int | None) -> RetrievalDataset:
+    """One split of a BEIR folder, or a seeded sample of it (N queries, their passages, 10N others)."""
+    from edge_embed.data.beir import load_beir
+
+    dataset = load_beir(folder, split)
+    return dataset.sample(sample, 10 * sample) if sample else dataset
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    """Run ``edge-embed quantize``."""
+    from edge_embed._extras import require_build
+
+    require_build("edge-embed quantize", ("onnx",))
+    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer logs every tensor at the root logger
+    from edge_embed.quantize.config import QuantizationConfig
+
+    config = QuantizationConfig.for_target(
+        args.method,
+        args.target,
+        optimize=args.optimize,
+        per_channel=args.per_channel,
+        reduce_range=args.reduce_range,
+        calibration=args.calibration_method,
+        calibration_size=args.calibration_size,
+        block_size=args.block_size,
+        nodes_to_exclude=args.exclude_nodes,
+    )
+    # Read every input before any work, so bad data fails in a second, not after quantizing.
+    calibration = None
+    if args.calibration is not None:
+        from edge_embed.data.texts import read_domain_texts
+
+        calibration = read_domain_texts(args.calibration, args.calibration_size, split=args.calibration_split)
+        if calibration.skipped_lines:
+            lines = ", ".join(map(str, calibration.skipped_lines[:10]))
+            print(
+                f"edge-embed: skipped {len(calibration.skipped_lines)} unreadable calibration lines ({lines})",
+                file=sys.stderr,
+            )
+    dataset = load_eval(args.eval_data, args.split, args.eval_sample) if args.eval_data else None
+    from edge_embed.quantize.quantizer import quantize_artifact
+
+    result = quantize_artifact(
+        args.artifact,
+        args.output,
+        config,
+        calibration=calibration,
+        eval_dataset=dataset,
+        max_drop=args.max_drop,
+        auto=args.auto,
+        force=args.force,
+        overwrite=args.overwrite,
+        batch_size=args.batch_size,
+    )
+    from edge_embed.cli.tables import format_table
+
+    parent_size = folder_mb(args.artifact)
+    child_size = folder_mb(result.path)
+    rows: list[list[object]] = [
+        ["parent", "fp32", parent_size, "-"],
+        [str(result.path), result.manifest.graph.precision, child_size, f"{child_size / parent_size:.0%}"],
+    ]
+    if result.gate:
+        rows[0].append(result.gate.parent["ndcg@10"])
+        rows[1].append(result.gate.child["ndcg@10"])
+    headers = ["artifact", "precision", "model MB", "size"] + (["ndcg@10"] if result.gate else [])
+    print(format_table(headers, rows))
+    if result.auto:
+        print(f"kept in fp32 by --auto: {', '.join(result.auto['kept_fp32'])}")
+    return 0
+
+
+def folder_mb(folder: Path) -> float:
+    """Size of an artifact's graph files in MB."""
+    from edge_embed.lineage.manifest import read_manifest
+
+    manifest = read_manifest(folder)
+    return sum((folder / name).stat().st_size for name in manifest.graph.files) / 1e6
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run ``edge-embed eval``."""
+    from edge_embed.cli.tables import format_table
+    from edge_embed.eval.retrieval import evaluate_artifact
+    from edge_embed.runtime import Embedder
+
+    dataset = load_eval(args.data, args.split, args.sample)
+    embedder = Embedder.load(args.artifact, threads=args.threads)
+    results = evaluate_artifact(
+        embedder, dataset, dims=args.dim, batch_size=args.batch_size, show_progress=sys.stderr.isatty()
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "artifact": str(args.artifact),
+                    "dataset": dataset.name,
+                    "split": dataset.split,
+                    "queries": len(dataset.queries),
+                    "corpus": len(dataset.corpus),
+                    "sampled": dataset.sampled,
+                    "metrics": {str(dim): m for dim, m in results.items()},
+                },
+                indent=2,
+            )
+        )
+        return 0
+    names = list(next(iter(results.values())))
+    print(
+        f"{dataset.name}/{dataset.split}: {len(dataset.queries)} queries, {len(dataset.corpus)} passages"
+        + (" (sampled)" if dataset.sampled else "")
+    )
+    print(format_table(["dim", *names], [[dim, *m.values()] for dim, m in results.items()]))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Run ``edge-embed export``."""
+    from edge_embed._extras import require_build
+
+    require_build("edge-embed export")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    from edge_embed.export import export_artifact
+
+    path = export_artifact(
+        args.checkpoint,
+        args.output,
+        which=args.which,
+        pooling=args.pooling,
+        normalize=args.normalize,
+        max_seq_length=args.max_seq_length,
+        matryoshka_dims=args.matryoshka_dims,
+        opset=args.opset,
+        external_data=not args.single_file,
+        overwrite=args.overwrite,
+    )
+    print(path)
+    return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Run ``edge-embed embed``."""
+    from edge_embed.cli.texts import read_lines, read_texts_file, write_vectors
+    from edge_embed.runtime import Embedder
+
+    if args.texts and args.file:
+        raise InputError("give texts as arguments or with --file, not both")
+    if args.file:
+        texts = read_texts_file(args.file, args.field)
+    elif args.texts:
+        texts = list(args.texts)
+    elif not sys.stdin.isatty():
+        texts = read_lines(sys.stdin.buffer, "<stdin>")
+    else:
+        raise InputError("no texts: pass TEXT arguments, --file FILE, or pipe lines on stdin")
+    embedder = Embedder.load(args.artifact, threads=args.threads, dim=args.dim, verify=not args.no_verify)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    vectors = embedder.embed(texts, batch_size=args.batch_size, kind=args.kind, show_progress=progress)
+    write_vectors(vectors, args.output, sys.stdout)
+    if args.output is not None:
+        print(f"edge-embed: wrote {vectors.shape[0]} x {vectors.shape[1]} vectors to {args.output}", file=sys.stderr)
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Run ``edge-embed info``."""
+    from edge_embed.cli.info import format_manifest
+    from edge_embed.lineage.manifest import read_manifest, verify_files
+
+    manifest = read_manifest(args.artifact)
+    if args.verify:
+        verify_files(args.artifact, manifest)
+    if args.json:
+        print(json.dumps(manifest.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        print(format_manifest(args.artifact, manifest))
+        if args.verify:
+            print(f"all {len(manifest.files)} files match their sha256")
+    return 0
