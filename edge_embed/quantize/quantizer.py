@@ -116,15 +116,15 @@ def quantize_artifact(
             check_optimized(parent_embedder, source)
         shutil.copy(parent / parent_manifest.tokenizer.file, tmp / parent_manifest.tokenizer.file)
 
-        def build(cfg: QuantizationConfig, checks: dict[str, Any]) -> Manifest:
+        def build(cfg: QuantizationConfig) -> Manifest:
             logger.info("quantizing %s: %s", parent, cfg.precision)
             quantize_graph(source, scratch / "quantized.onnx", cfg, texts, parent_embedder)
             _publish_graph(scratch / "quantized.onnx", tmp)
-            manifest = _child_manifest(parent, parent_manifest, tmp, cfg, calibration, checks)
+            manifest = _child_manifest(parent, parent_manifest, tmp, cfg, calibration)
             write_manifest(tmp, manifest)
             return manifest
 
-        manifest = build(config, {})
+        manifest = build(config)
         gate: GateResult | None = None
         auto_report: dict[str, Any] = {}
         if eval_dataset is not None:
@@ -133,7 +133,7 @@ def quantize_artifact(
             if not gate.passed and auto:
                 from edge_embed.quantize.auto import keep_sensitive_nodes
 
-                config, gate, auto_report = keep_sensitive_nodes(
+                _, gate, auto_report = keep_sensitive_nodes(
                     source,
                     parent,
                     tmp,
@@ -142,7 +142,7 @@ def quantize_artifact(
                     eval_dataset,
                     max_drop,
                     batch_size,
-                    rebuild=lambda cfg: build(cfg, {}),
+                    rebuild=build,
                 )
             if not gate.passed:
                 raise GateError(
@@ -201,7 +201,6 @@ def _child_manifest(
     folder: Path,
     config: QuantizationConfig,
     calibration: TextSample | None,
-    checks: dict[str, Any],
 ) -> Manifest:
     import onnx
 
@@ -229,6 +228,6 @@ def _child_manifest(
         },
         versions=package_versions(),
         options=options,
-        checks=checks,
+        checks={},
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
