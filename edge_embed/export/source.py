@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,15 @@ def _read_json(path: Path) -> Any:
 
 def _read_run(root: Path, which: str) -> dict[str, Any]:
     """Pick the model folder of a training run: recorded best checkpoint, final model, or last checkpoint."""
+    root = root.resolve()
     record_path = root / RUN_RECORD
     record = _read_json(record_path) if record_path.is_file() else {}
+    if record.get("status") not in (None, "finished"):
+        warnings.warn(
+            f"run {record.get('run_id', root.name)} is not finished (status {record['status']!r}); exporting its "
+            f"{which} checkpoint so far",
+            stacklevel=4,
+        )
     checkpoints = sorted(
         (p for p in root.glob("checkpoint-*") if p.is_dir() and _CHECKPOINT_RE.match(p.name)),
         key=lambda p: int(p.name.split("-")[1]),

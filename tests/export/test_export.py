@@ -168,3 +168,13 @@ def test_parity_failure_leaves_no_artifact(base_model_path, tmp_path):
     with pytest.raises(ParityError, match="parity failed"):
         export_artifact(base_model_path, tmp_path / "art", pooling="cls")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unfinished_run_warns_and_uses_its_last_checkpoint(base_model_path, tmp_path):
+    run = tmp_path / "run-7"
+    run.mkdir()
+    _hf_checkpoint(base_model_path, run / "checkpoint-3")
+    (run / "run.json").write_text(json.dumps({"run_id": "run-7", "status": "running"}))
+    with pytest.warns(UserWarning, match="run run-7 is not finished"):
+        source = resolve_source(run)
+    assert source.run["checkpoint"] == "last:checkpoint-3" and source.run["run_id"] == "run-7"
