@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from edge_embed.cpu import cpu_flags, cpu_model
 from edge_embed.versions import package_versions
 
 FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "avx_vnni", "neon", "asimd")
@@ -16,19 +17,10 @@ FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8"
 
 def describe_machine() -> dict[str, Any]:
     """Return CPU model, the SIMD flags that matter for int8/bf16, usable cores and library versions."""
-    model, flags = platform.processor() or "unknown", set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model in ("", "unknown", platform.machine()):
-                model = value.strip()
-            elif key.strip() in ("flags", "Features") and not flags:
-                flags = set(value.split())
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "arch": platform.machine(),
-        "flags": sorted(f for f in FLAGS_OF_INTEREST if f in flags),
+        "flags": sorted(f for f in FLAGS_OF_INTEREST if f in cpu_flags()),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "python": platform.python_version(),
         "versions": package_versions(),

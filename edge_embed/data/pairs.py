@@ -7,13 +7,12 @@ so a run record can name exactly what it was trained on.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge_embed.data.beir import load_corpus, load_qrels, load_queries
+from edge_embed.data.beir import iter_jsonl, load_corpus, load_qrels, load_queries
 from edge_embed.errors import InputError
 from edge_embed.lineage.hashing import sha256_file
 
@@ -91,7 +90,7 @@ def pairs_from_beir(
     rows: list[tuple[str, str, str | None]] = [
         (queries[q], corpus[c], None) for q in sorted(qrels) for c in sorted(qrels[q])
     ]
-    files = [_fingerprint(folder / name) for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")]
+    files = [fingerprint_file(folder / name) for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")]
     return rows, files
 
 
@@ -122,7 +121,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InputError(f"pair file {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _jsonl_records(path)
+        return iter_jsonl(path)
     if suffix in (".csv", ".tsv"):
         return _csv_records(path, "\t" if suffix == ".tsv" else ",")
     if suffix == ".parquet":
@@ -147,12 +146,6 @@ def _pick_columns(path: Path, found: list[str]) -> tuple[str, str, str]:
     raise InputError(
         f"{path}: needs columns anchor/positive[/negative] or query/passage (found {', '.join(found) or 'none'})"
     )
-
-
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    from edge_embed.data.beir import iter_jsonl
-
-    yield from iter_jsonl(path)
 
 
 def _csv_records(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -182,18 +175,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     yield from enumerate(table.to_pylist(), start=1)
 
 
-def _fingerprint(path: Path) -> dict[str, Any]:
-    return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
-
-
 def fingerprint_file(path: str | Path) -> dict[str, Any]:
     """``{"path", "sha256", "bytes"}`` of a data file, for the run record."""
-    return _fingerprint(Path(path))
-
-
-def dump_pairs(pairs: PairSet, path: Path) -> None:
-    """Write pairs as JSONL (e.g. the scrubbed training set kept in the run folder)."""
-    with open(path, "w", encoding="utf-8") as handle:
-        columns = pairs.columns()
-        for values in zip(*columns.values(), strict=True):
-            handle.write(json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False) + "\n")
+    path = Path(path)
+    return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}

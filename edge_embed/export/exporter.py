@@ -100,14 +100,14 @@ def export_artifact(
     }
     with atomic_dir(output, overwrite=overwrite) as tmp:
         logger.info("exporting %s with Optimum", source.transformer_dir)
-        options["opset"] = _optimum_export(source, tmp, opset, external_data)
+        options["opset"], input_names = _optimum_export(source, tmp, opset, external_data)
         tokenizer = _write_tokenizer(source, tmp / TOKENIZER_FILE)
         manifest = Manifest(
             graph=GraphSpec(
                 output_name=_OUTPUT_NAME,
                 output_kind=OutputKind.TOKEN_EMBEDDINGS,
                 normalize_in_graph=False,
-                input_names=_graph_inputs(tmp / MODEL_FILE),
+                input_names=input_names,
                 external_data=EXTERNAL_DATA_FILE if external_data else None,
             ),
             tokenizer=tokenizer,
@@ -140,8 +140,10 @@ def _with_dims(source: ExportSource, dims: tuple[int, ...]) -> ExportSource:
     return dataclasses.replace(source, matryoshka_dims=tuple(dims))
 
 
-def _optimum_export(source: ExportSource, folder: Path, opset: int | None, external_data: bool) -> int:
-    """Run Optimum's exporter into a scratch folder and keep only the graph; return the opset used."""
+def _optimum_export(
+    source: ExportSource, folder: Path, opset: int | None, external_data: bool
+) -> tuple[int, tuple[str, ...]]:
+    """Run Optimum's exporter into a scratch folder and keep only the graph; return the opset and input names."""
     import onnx
     from optimum.exporters.onnx import main_export
 
@@ -163,7 +165,8 @@ def _optimum_export(source: ExportSource, folder: Path, opset: int | None, exter
     model = onnx.load(str(scratch / MODEL_FILE))  # also reads Optimum's side file, if it wrote one
     shutil.rmtree(scratch)
     save_graph(model, folder, external_data)
-    return int(next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")))
+    opset_used = int(next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")))
+    return opset_used, tuple(i.name for i in model.graph.input)
 
 
 def save_graph(model: Any, folder: Path, external_data: bool) -> None:
@@ -186,13 +189,6 @@ def save_graph(model: Any, folder: Path, external_data: bool) -> None:
         )
     else:
         onnx.save_model(model, str(folder / MODEL_FILE))
-
-
-def _graph_inputs(model_path: Path) -> tuple[str, ...]:
-    import onnx
-
-    model = onnx.load(str(model_path), load_external_data=False)
-    return tuple(i.name for i in model.graph.input)
 
 
 def _write_tokenizer(source: ExportSource, path: Path) -> TokenizerSpec:

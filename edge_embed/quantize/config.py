@@ -9,9 +9,9 @@ import dataclasses
 import platform
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
+from edge_embed.cpu import cpu_flags
 from edge_embed.errors import InputError
 
 
@@ -174,18 +174,6 @@ def _parse(kind: type[Enum], value: Any, name: str) -> Any:
         return kind(value)
     except ValueError:
         raise InputError(f"unknown {name} {value!r}; allowed: {', '.join(v.value for v in kind)}") from None
-
-
-def cpu_flags() -> set[str]:
-    """The flags of this CPU as /proc/cpuinfo lists them (empty where it does not exist)."""
-    path = Path("/proc/cpuinfo")
-    if not path.is_file():
-        return set()
-    for line in path.read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return set(value.split())
-    return set()
 
 
 def detect_cpu_target() -> CpuTarget:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 try:  # sentence-transformers >= 5.7
     from sentence_transformers.base.evaluation.evaluator import BaseEvaluator as SentenceEvaluator
     from sentence_transformers.base.sampler import BatchSamplers
@@ -13,4 +11,4 @@ except ImportError:  # pragma: no cover - older layout
     from sentence_transformers.evaluation import SentenceEvaluator  # type: ignore[no-redef]
     from sentence_transformers.training_args import BatchSamplers  # type: ignore[no-redef]
 
-__all__ = ["BatchSamplers", "SentenceEvaluator", "losses", "Any"]
+__all__ = ["BatchSamplers", "SentenceEvaluator", "losses"]

@@ -267,7 +267,7 @@ def _use_bf16(setting: str, device: str) -> bool:
 
     if device == "cuda":
         return bool(torch.cuda.is_bf16_supported())
-    from edge_embed.quantize.config import cpu_flags
+    from edge_embed.cpu import cpu_flags
 
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
