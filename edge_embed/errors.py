@@ -34,5 +34,9 @@ class ParityError(EdgeEmbedError):
     """An exported graph does not reproduce its source model's embeddings."""
 
 
+class GateError(EdgeEmbedError):
+    """A quantized artifact lost more accuracy than allowed; nothing was written."""
+
+
 class MissingExtraError(EdgeEmbedError, ImportError):
     """A build-side feature was used without the ``[build]`` extra installed."""

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edge_embed.data.beir import RetrievalDataset
-from edge_embed.errors import EdgeEmbedError
+from edge_embed.errors import GateError
 from edge_embed.lineage.manifest import Manifest
 from edge_embed.quantize.config import QuantizationConfig
 from edge_embed.quantize.gate import GateResult, run_gate
@@ -79,7 +79,7 @@ def keep_sensitive_nodes(
         The final config, its gate result, and a report (sensitivity ranking, each step, nodes kept).
 
     Raises:
-        EdgeEmbedError: If the gate fails even with every quantizable node kept in fp32.
+        GateError: If the gate fails even with every quantizable node kept in fp32.
     """
     ranking = node_sensitivity(source, config, parent_embedder, probe_texts(dataset))
     ordered = [name for name, damage in ranking.items() if damage > 0]
@@ -103,4 +103,4 @@ def keep_sensitive_nodes(
         if count >= len(ordered):
             break
         count = min(count * 2, len(ordered))
-    raise EdgeEmbedError(f"--auto could not pass the gate even with {len(ordered)} nodes kept in fp32")
+    raise GateError(f"--auto could not pass the gate even with {len(ordered)} nodes kept in fp32")

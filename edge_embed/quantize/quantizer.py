@@ -13,7 +13,7 @@ from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.data.texts import TextSample
-from edge_embed.errors import EdgeEmbedError, InputError
+from edge_embed.errors import GateError, InputError
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.manifest import (
     EXTERNAL_DATA_FILE,
@@ -32,10 +32,6 @@ from edge_embed.runtime.embedder import Embedder
 from edge_embed.versions import package_versions
 
 logger = logging.getLogger(__name__)
-
-
-class GateError(EdgeEmbedError):
-    """A quantized artifact lost more accuracy than allowed; nothing was written."""
 
 
 @dataclass(frozen=True)
