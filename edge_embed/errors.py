@@ -22,6 +22,10 @@ class ManifestVersionError(ArtifactError):
     """The manifest was written in a format this version cannot read."""
 
 
+class LineageError(ArtifactError):
+    """An artifact's chain back to its parents, checkpoint or run is broken (a link missing or altered)."""
+
+
 class CheckpointError(EdgeEmbedError):
     """A checkpoint, model or run folder cannot be used as an export source."""
 

@@ -32,7 +32,9 @@ def build_side(checkpoint: Path, out: Path, data: Path) -> Path:
     exported: Path = export_artifact(run, out / "fp32", which="best", external_data=True)
     config = QuantizationConfig.for_target("dynamic-int8", "auto", optimize="O2")
     try:
-        return quantize_artifact(exported, out / "int8", config, eval_dataset=load_beir(data, "dev"), max_drop=0.01).path
+        return quantize_artifact(
+            exported, out / "int8", config, eval_dataset=load_beir(data, "dev"), max_drop=0.01
+        ).path
     except GateError:
         return exported
     except EdgeEmbedError:

@@ -258,3 +258,52 @@ def run_info(args: argparse.Namespace) -> int:
         if args.verify:
             print(f"all {len(manifest.files)} files match their sha256")
     return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Run ``edge-embed bench``."""
+    from edge_embed.bench import BenchSettings, recommend, run_bench, write_report
+    from edge_embed.bench.report import recommendation_line, summary_table
+
+    settings = BenchSettings(
+        rounds=args.rounds,
+        latency_queries=args.latency_queries,
+        throughput_texts=args.throughput_texts,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        cold_start=not args.no_cold_start,
+        use_cache=not args.no_cache,
+    )
+    if args.output.exists() and not args.overwrite:  # fail now, not after the measurements
+        raise InputError(f"{args.output} already exists; choose another report folder or pass --overwrite")
+    dataset = load_eval(args.data, args.split, args.sample)
+    report = run_bench(
+        args.artifacts,
+        dataset,
+        dims=args.dims,
+        settings=settings,
+        reference=args.reference,
+        allow_broken_lineage=args.allow_broken_lineage,
+        show_progress=sys.stderr.isatty(),
+    )
+    report["dataset"]["path"] = str(args.data)
+    report["recommendation"] = recommend(report["rows"], args.budget_ms, args.budget_mb, args.min_ndcg)
+    folder = write_report(report, args.output, overwrite=args.overwrite)
+    print(summary_table(report))
+    if report["recommendation"]:
+        print(recommendation_line(report["recommendation"]).replace("**", ""))
+    print(f"report: {folder}/report.md, {folder}/report.json, {folder}/pareto.png")
+    return 0
+
+
+def run_lineage(args: argparse.Namespace) -> int:
+    """Run ``edge-embed lineage``."""
+    from edge_embed.lineage.chain import resolve_lineage
+
+    lineage = resolve_lineage(args.artifact)
+    if args.json:
+        print(json.dumps(lineage.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(lineage.format_tree())
+    lineage.check(strict=args.strict)
+    return 0

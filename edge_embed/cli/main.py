@@ -215,6 +215,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=handlers.run_train)
 
+    bench = commands.add_parser(
+        "bench",
+        help="latency/accuracy benchmark of artifacts on this machine, with lineage (report.json/.md, pareto.png)",
+        description="Accuracy on a BEIR split, batch-1 latency p50/p95/p99, throughput, cold start and peak RSS, "
+        "measured with the lean runtime in interleaved rounds. Every row carries its lineage back to the training run.",
+    )
+    bench.add_argument("artifacts", type=Path, nargs="+", metavar="ARTIFACT", help="artifact folders")
+    bench.add_argument("--data", type=Path, required=True, help="BEIR folder")
+    bench.add_argument("--split", default="test")
+    bench.add_argument("-o", "--output", type=Path, required=True, help="report folder to create")
+    bench.add_argument("--dims", type=_int_list, default=(), help="Matryoshka dims to score too, e.g. 256,128,64")
+    bench.add_argument("--sample", type=int, help="N queries (+ their passages and 10N distractors), seeded")
+    bench.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
+    bench.add_argument("--latency-queries", type=int, default=200, help="batch-1 calls per artifact per round")
+    bench.add_argument("--throughput-texts", type=int, default=128, help="passages per artifact per round")
+    bench.add_argument("--batch-size", type=int, default=32, help="batch size for throughput and accuracy")
+    bench.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
+    bench.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurements")
+    bench.add_argument("--no-cache", action="store_true", help="recompute accuracy even if cached")
+    bench.add_argument("--budget-ms", type=float, help="recommend the most accurate artifact with p95 within this")
+    bench.add_argument("--budget-mb", type=float, help="... and cold-start peak RSS within this")
+    bench.add_argument("--min-ndcg", type=float, help="... with NDCG@10 at least this (alone: the fastest such)")
+    bench.add_argument(
+        "--reference",
+        action="store_true",
+        help="add sentence-transformers on PyTorch for the same checkpoint (needs [build])",
+    )
+    bench.add_argument(
+        "--allow-broken-lineage", action="store_true", help="benchmark anyway, marking the broken link in the report"
+    )
+    bench.add_argument("--overwrite", action="store_true")
+    bench.set_defaults(handler=handlers.run_bench)
+
+    lineage = commands.add_parser(
+        "lineage",
+        help="print an artifact's chain back to its parents, checkpoint, run, base model and data",
+        description="Follow parent links and the export source, checking every recorded sha256. Exit 1 when a "
+        "link is missing or altered.",
+    )
+    lineage.add_argument("artifact", type=Path, help="artifact folder")
+    lineage.add_argument("--json", action="store_true", help="print the chain as JSON")
+    lineage.add_argument(
+        "--strict", action="store_true", help="also fail when the checkpoint or run is not on this machine"
+    )
+    lineage.set_defaults(handler=handlers.run_lineage)
+
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
     info.add_argument("artifact", type=Path, help="artifact folder")
     info.add_argument("--json", action="store_true", help="print the raw manifest JSON")

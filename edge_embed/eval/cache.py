@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset
+from edge_embed.eval.retrieval import TextEmbedder, evaluate_artifact
 from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.lineage.hashing import sha256_bytes
 
@@ -49,3 +51,32 @@ def store(manifest_sha: str, fingerprint: str, key: str, metrics: dict[str, Any]
         atomic_write_bytes(_path(manifest_sha, fingerprint, key), json.dumps(metrics).encode())
     except OSError:
         pass
+
+
+def evaluate_cached(
+    embedder: TextEmbedder,
+    identity: str,
+    dataset: RetrievalDataset,
+    dims: Sequence[int] = (),
+    batch_size: int = 32,
+    use_cache: bool = True,
+    show_progress: bool = False,
+) -> dict[int, dict[str, float]]:
+    """:func:`evaluate_artifact`, reading and storing each width's metrics under ``identity`` (a manifest sha256)
+    and the dataset's fingerprint, so the gate, ``eval`` and ``bench`` score an artifact on a dataset once.
+
+    Returns:
+        ``{dim: metrics}``, the embedder's full width first.
+    """
+    fingerprint = dataset_fingerprint(dataset)
+    widths = [embedder.dim] + [d for d in dims if d != embedder.dim]
+    keys = {dim: "full" if dim == embedder.dim else f"dim{dim}" for dim in widths}
+    if use_cache:
+        cached = {dim: load_cached(identity, fingerprint, key) for dim, key in keys.items()}
+        if all(m is not None for m in cached.values()):
+            return {dim: m for dim, m in cached.items() if m is not None}
+    results = evaluate_artifact(embedder, dataset, widths[1:], batch_size, show_progress)
+    if use_cache:
+        for dim, metrics in results.items():
+            store(identity, fingerprint, keys[dim], metrics)
+    return results

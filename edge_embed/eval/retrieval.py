@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.errors import InputError
 from edge_embed.eval.metrics import DEFAULT_CUTOFFS, Cutoffs, evaluate_embeddings
-from edge_embed.runtime.embedder import Embedder
 from edge_embed.runtime.pooling import truncate_dim
 
 
+class TextEmbedder(Protocol):
+    """What evaluation and benchmarks need from a model: the lean :class:`~edge_embed.Embedder`, or a
+    sentence-transformers reference wrapped to look like one."""
+
+    @property
+    def dim(self) -> int:
+        """Width of the returned vectors."""
+        ...
+
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 32, kind: str = "document", show_progress: bool = False
+    ) -> np.ndarray:
+        """Float32 ``(len(texts), dim)`` vectors, in input order."""
+        ...
+
+
 def evaluate_artifact(
-    embedder: Embedder,
+    embedder: TextEmbedder,
     dataset: RetrievalDataset,
     dims: Sequence[int] | None = None,
     batch_size: int = 32,

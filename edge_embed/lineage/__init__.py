@@ -1,5 +1,6 @@
 """Artifact manifests, content hashes and atomic writes (lean: standard library only)."""
 
+from edge_embed.lineage.chain import Lineage, Link, resolve_lineage
 from edge_embed.lineage.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -18,12 +19,15 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "GraphSpec",
+    "Lineage",
+    "Link",
     "Manifest",
     "OutputKind",
     "Pooling",
     "TokenizerSpec",
     "manifest_sha256",
     "read_manifest",
+    "resolve_lineage",
     "verify_files",
     "write_manifest",
 ]

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset
-from edge_embed.eval.cache import dataset_fingerprint, load_cached, store
+from edge_embed.eval.cache import dataset_fingerprint, evaluate_cached
 from edge_embed.eval.metrics import PRIMARY_METRIC
-from edge_embed.eval.retrieval import evaluate_artifact
 from edge_embed.lineage.manifest import manifest_sha256
 from edge_embed.runtime.embedder import Embedder
 
@@ -72,12 +71,6 @@ def describe_dataset(dataset: RetrievalDataset) -> dict[str, Any]:
 
 def score(artifact: Path, dataset: RetrievalDataset, batch_size: int = 32, cache: bool = True) -> dict[str, float]:
     """Retrieval metrics of an artifact at its full width, from the cache when this exact pair was scored."""
-    sha, fingerprint = manifest_sha256(artifact), dataset_fingerprint(dataset)
-    if cache:
-        cached = load_cached(sha, fingerprint, "full")
-        if cached is not None:
-            logger.info("metrics of %s on %s/%s from cache", artifact, dataset.name, dataset.split)
-            return cached
     embedder = Embedder.load(artifact)
     logger.info(
         "evaluating %s on %s/%s (%d queries, %d passages)",
@@ -87,10 +80,10 @@ def score(artifact: Path, dataset: RetrievalDataset, batch_size: int = 32, cache
         len(dataset.queries),
         len(dataset.corpus),
     )
-    metrics = evaluate_artifact(embedder, dataset, batch_size=batch_size, show_progress=True)[embedder.dim]
-    if cache:
-        store(sha, fingerprint, "full", metrics)
-    return metrics
+    results = evaluate_cached(
+        embedder, manifest_sha256(artifact), dataset, batch_size=batch_size, use_cache=cache, show_progress=True
+    )
+    return results[embedder.dim]
 
 
 def run_gate(parent: Path, child: Path, dataset: RetrievalDataset, max_drop: float, batch_size: int = 32) -> GateResult:

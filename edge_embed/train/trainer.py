@@ -102,7 +102,10 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
 
     logger.info("evaluating the finetuned model")
     t0 = time.time()
-    record["metrics"]["finetuned"] = evaluate_model(model, data, config.matryoshka_dims)
+    # Score the saved model, freshly loaded: the trained object's forward is still wrapped in the trainer's
+    # mixed-precision autocast, which would report bf16 numbers for an fp32 model (and its export).
+    saved = SentenceTransformer(str(run_dir / FINAL_MODEL), device=device, local_files_only=True)
+    record["metrics"]["finetuned"] = evaluate_model(saved, data, config.matryoshka_dims)
     eval_seconds += time.time() - t0
     state = trainer.state
     record.update(
