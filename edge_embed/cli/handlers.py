@@ -14,6 +14,7 @@ from edge_embed.errors import InputError
 
 if TYPE_CHECKING:
     from edge_embed.data.beir import RetrievalDataset
+    from edge_embed.registry import Registry
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -307,3 +308,117 @@ def run_lineage(args: argparse.Namespace) -> int:
         print(lineage.format_tree())
     lineage.check(strict=args.strict)
     return 0
+
+
+def run_package(args: argparse.Namespace) -> int:
+    """Run ``edge-embed package``."""
+    from edge_embed.deploy import package_artifact
+
+    path = package_artifact(args.artifact, args.output, overwrite=args.overwrite)
+    print(f"{path}  ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def run_install(args: argparse.Namespace) -> int:
+    """Run ``edge-embed install-artifact``."""
+    from edge_embed.deploy import install_artifact
+
+    path = install_artifact(args.bundle, args.dest, overwrite=args.overwrite)
+    print(f"{path}  (every file matches its sha256)")
+    return 0
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    from edge_embed.registry import Registry, registry_path
+
+    path = registry_path(args.workspace)
+    if not path.is_file() and args.handler is not run_registry_rebuild:
+        raise InputError(f"no registry at {path}; run `edge-embed registry rebuild --workspace {args.workspace}`")
+    return Registry(path)
+
+
+def run_runs_list(args: argparse.Namespace) -> int:
+    """Run ``edge-embed runs list``."""
+    from edge_embed.cli.tables import format_table
+
+    with _registry(args) as registry:
+        runs = registry.runs()
+    if args.json:
+        print(json.dumps(runs, indent=2))
+        return 0
+    print(
+        format_table(
+            ["run id", "status", "created", "base ndcg@10", "finetuned ndcg@10", "path"],
+            [
+                [r["run_id"], r["status"], r["created_at"], _num(r["base_ndcg"]), _num(r["finetuned_ndcg"]), r["path"]]
+                for r in runs
+            ],
+        )
+    )
+    return 0
+
+
+def run_artifacts_list(args: argparse.Namespace) -> int:
+    """Run ``edge-embed artifacts list``."""
+    from edge_embed.cli.tables import format_table
+
+    with _registry(args) as registry:
+        rows = registry.artifacts(args.sort)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(
+        format_table(
+            ["id", "name", "precision", "ndcg@10", "p95 ms", "measured on", "size MB", "run id", "path"],
+            [
+                [
+                    r["id"],
+                    r["name"],
+                    r["precision"],
+                    _num(r["ndcg"]),
+                    _num(r["p95_ms"], 2),
+                    f"{r['dataset']}/{r['split']}" if r["dataset"] else "-",
+                    f"{r['size_mb']:.1f}",
+                    r["run_id"] or "-",
+                    r["path"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+    return 0
+
+
+def run_artifacts_show(args: argparse.Namespace) -> int:
+    """Run ``edge-embed artifacts show``."""
+    from edge_embed.cli.info import format_manifest
+    from edge_embed.lineage import Manifest
+
+    with _registry(args) as registry:
+        found = registry.artifact(args.id)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    print(format_manifest(Path(found["path"]), Manifest.from_dict(found["manifest"])))
+    print(f"manifest sha256: {found['manifest_sha256']}")
+    for path in found["paths"][1:]:
+        print(f"also at: {path}")
+    for row in found["bench"]:
+        print(
+            f"bench {row['dataset']}/{row['split']}{' (sampled)' if row['sampled'] else ''} dim {row['dim']}: "
+            f"ndcg@10 {row['ndcg']:.4f}, p95 {row['p95_ms']:.2f} ms, {row['texts_per_s']:.1f} texts/s "
+            f"({row['report_path']})"
+        )
+    return 0
+
+
+def run_registry_rebuild(args: argparse.Namespace) -> int:
+    """Run ``edge-embed registry rebuild``."""
+    with _registry(args) as registry:
+        counts = registry.rebuild(args.roots or [args.workspace])
+        print(f"{registry.path}: {counts['run']} runs, {counts['artifact']} artifacts, {counts['report']} reports")
+    return 0
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -260,6 +261,59 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="also fail when the checkpoint or run is not on this machine"
     )
     lineage.set_defaults(handler=handlers.run_lineage)
+
+    package = commands.add_parser(
+        "package",
+        help="bundle an artifact as one .tar.gz for an offline device",
+        description="Verify an artifact and write it as a reproducible .tar.gz (one folder, sorted entries).",
+    )
+    package.add_argument("artifact", type=Path, help="artifact folder")
+    package.add_argument("-o", "--output", type=Path, required=True, help="bundle file to write (.tar.gz)")
+    package.add_argument("--overwrite", action="store_true")
+    package.set_defaults(handler=handlers.run_package)
+
+    install = commands.add_parser(
+        "install-artifact",
+        help="unpack a bundle into an artifact folder, checking every file",
+        description="Refuses path traversal, links and devices; checks every sha256 against the manifest before "
+        "DEST appears.",
+    )
+    install.add_argument("bundle", type=Path, help="a .tar.gz written by `edge-embed package`")
+    install.add_argument("dest", type=Path, help="artifact folder to create")
+    install.add_argument("--overwrite", action="store_true")
+    install.set_defaults(handler=handlers.run_install)
+
+    workspace = argparse.ArgumentParser(add_help=False)
+    workspace.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path(os.environ.get("EDGE_EMBED_WORKSPACE", ".")),
+        help="folder whose .edge-embed/registry.sqlite to use (default: $EDGE_EMBED_WORKSPACE or .)",
+    )
+    workspace.add_argument("--json", action="store_true", help="print JSON")
+    runs = commands.add_parser("runs", help="training runs in the registry").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    runs.add_parser("list", parents=[workspace], help="list runs, newest first").set_defaults(
+        handler=handlers.run_runs_list
+    )
+    artifacts = commands.add_parser("artifacts", help="artifacts in the registry").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    listing = artifacts.add_parser("list", parents=[workspace], help="list artifacts with their latest benchmark")
+    listing.add_argument("--sort", choices=["ndcg", "p95", "created"], default="created")
+    listing.set_defaults(handler=handlers.run_artifacts_list)
+    show = artifacts.add_parser("show", parents=[workspace], help="one artifact: manifest, lineage, benchmarks")
+    show.add_argument("id", help="manifest sha256 prefix, folder name or path")
+    show.set_defaults(handler=handlers.run_artifacts_show)
+    registry = commands.add_parser("registry", help="the workspace's SQLite index").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    rebuild = registry.add_parser(
+        "rebuild", parents=[workspace], help="re-index every run, artifact and report from the folders on disk"
+    )
+    rebuild.add_argument("roots", type=Path, nargs="*", help="folders to scan (default: the workspace)")
+    rebuild.set_defaults(handler=handlers.run_registry_rebuild)
 
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
     info.add_argument("artifact", type=Path, help="artifact folder")
