@@ -30,7 +30,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check edge_embed benchmarks tests
+	$(BIN)/ruff check edge_embed benchmarks tests tools
 	$(BIN)/mypy edge_embed tests/type_stub.py
 
 # The lean tests on a base install (runtime + test extra, no torch): proves the runtime needs nothing more.

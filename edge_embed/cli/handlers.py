@@ -14,6 +14,7 @@ from edge_embed.errors import InputError
 
 if TYPE_CHECKING:
     from edge_embed.data.beir import RetrievalDataset
+    from edge_embed.pipeline.config import PipelineConfig
     from edge_embed.registry import Registry
 
 
@@ -422,3 +423,40 @@ def run_registry_rebuild(args: argparse.Namespace) -> int:
 
 def _num(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def run_pipeline_command(args: argparse.Namespace) -> int:
+    """Run ``edge-embed pipeline``."""
+    from edge_embed.pipeline.config import load_pipeline_config
+
+    config = load_pipeline_config(args.config)  # every key checked before any work
+    if args.check:
+        print(f"{args.config}: ok ({len(config.quantize)} quantization(s), workspace {config.workspace})")
+        return 0
+    return _run_pipeline(config)
+
+
+def run_quickstart(args: argparse.Namespace) -> int:
+    """Run ``edge-embed quickstart``."""
+    from edge_embed.pipeline.config import load_pipeline_config
+    from edge_embed.samples import write_quickstart_config
+
+    path = write_quickstart_config(args.workspace)
+    print(f"edge-embed: quickstart config: {path} (edit it to run on your own data)", file=sys.stderr)
+    return _run_pipeline(load_pipeline_config(path))
+
+
+def _run_pipeline(config: PipelineConfig) -> int:
+    from importlib.util import find_spec
+
+    if find_spec("transformers") is not None:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer logs every tensor at the root logger
+    from edge_embed.pipeline.runner import run_pipeline
+    from edge_embed.pipeline.summary import format_summary
+
+    result = run_pipeline(config, show_progress=sys.stderr.isatty())
+    print(format_summary(result))
+    return 0

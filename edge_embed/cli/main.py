@@ -216,6 +216,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=handlers.run_train)
 
+    pipeline = commands.add_parser(
+        "pipeline",
+        help="data -> finetune -> export -> quantize -> bench -> report, from one TOML file (needs [build])",
+        description="Run every stage a pipeline config names. A stage whose inputs (content hashes) and output "
+        "are unchanged is reported as cached and not run again.",
+    )
+    pipeline.add_argument("config", type=Path, help="pipeline TOML file")
+    pipeline.add_argument("--check", action="store_true", help="only validate the config")
+    pipeline.set_defaults(handler=handlers.run_pipeline_command)
+
+    quickstart = commands.add_parser(
+        "quickstart",
+        help="the whole pipeline on the bundled industrial-maintenance sample (a few minutes on a laptop CPU)",
+        description="Writes quickstart.toml into the workspace (edit it for your own data) and runs it.",
+    )
+    quickstart.add_argument("--workspace", type=Path, default=Path("edge-embed-quickstart"), help="output folder")
+    quickstart.set_defaults(handler=handlers.run_quickstart)
+
     bench = commands.add_parser(
         "bench",
         help="latency/accuracy benchmark of artifacts on this machine, with lineage (report.json/.md, pareto.png)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,12 @@ def score(artifact: Path, dataset: RetrievalDataset, batch_size: int = 32, cache
         len(dataset.corpus),
     )
     results = evaluate_cached(
-        embedder, manifest_sha256(artifact), dataset, batch_size=batch_size, use_cache=cache, show_progress=True
+        embedder,
+        manifest_sha256(artifact),
+        dataset,
+        batch_size=batch_size,
+        use_cache=cache,
+        show_progress=sys.stderr.isatty(),
     )
     return results[embedder.dim]
 

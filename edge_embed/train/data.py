@@ -30,6 +30,13 @@ class RunData:
     leakage: list[dict[str, Any]]
 
 
+def run_folder(config: TrainConfig, data: RunData) -> Path:
+    """``<output_dir>/<run_id>``: the run id derives from the settings and the data's sha256, so the same recipe
+    on the same data always finds the same folder."""
+    fingerprint = config.fingerprint([f for s in data.sources for f in s["files"]])
+    return Path(config.output_dir) / (config.run_id or f"{data.dev.name}-{config.preset}-{fingerprint[:10]}")
+
+
 def load_run_data(config: TrainConfig) -> RunData:
     """Read every source, scrub PII if asked, check licences and leakage.
 

