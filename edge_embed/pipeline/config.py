@@ -221,7 +221,7 @@ def _type_name(expected: Any) -> str:
 
 def _resolve(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
-    return (path if path.is_absolute() else base / path).absolute()
+    return (path if path.is_absolute() else base / path).resolve()
 
 
 def _check_data(where: str, data: dict[str, Any]) -> None:

@@ -219,10 +219,14 @@ class Registry:
         Raises:
             InputError: If nothing or more than one artifact matches.
         """
-        rows = self._db.execute(
-            "SELECT * FROM artifacts WHERE manifest_sha256 LIKE ? OR name = ? OR path = ?",
-            (f"{key}%", key, str(Path(key).absolute())),
-        ).fetchall()
+        rows: list[sqlite3.Row] = []
+        lookups = [("path = ?", str(Path(key).absolute())), ("name = ?", key)]
+        if len(key) >= 4 and all(c in "0123456789abcdef" for c in key.lower()):
+            lookups.append(("manifest_sha256 LIKE ?", f"{key.lower()}%"))
+        for where, value in lookups:  # an exact path or name wins over a sha256 prefix
+            rows = self._db.execute(f"SELECT * FROM artifacts WHERE {where}", (value,)).fetchall()
+            if rows:
+                break
         if not rows:
             raise InputError(f"no artifact {key!r} in the registry; see `edge-embed artifacts list`")
         if len({r["manifest_sha256"] for r in rows}) > 1:

@@ -73,6 +73,8 @@ def test_rebuild_indexes_folders_and_lists_sorted(workspace, capsys):
         assert registry.runs()[0]["finetuned_ndcg"] == 0.7
         shown = registry.artifact("a")
         assert shown["bench"][0]["ndcg"] == 0.6 and shown["manifest"]["max_seq_length"] == 16
+        assert registry.artifact(manifest_sha256(workspace / "artifacts" / "b")[:8])["name"] == "b"
+        assert registry.artifact(str(workspace / "artifacts" / "a"))["name"] == "a"
         with pytest.raises(InputError, match="no artifact 'zzz'"):
             registry.artifact("zzz")
         with pytest.raises(InputError, match="unknown sort 'size'"):
