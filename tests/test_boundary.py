@@ -17,6 +17,10 @@ embedder = Embedder.load(sys.argv[1])
 vectors = embedder.embed(["pump seal leak", "the bearing"], kind="query")
 assert vectors.shape[0] == 2
 assert main(["info", sys.argv[1]]) == 0
+# The other device-side modules: benchmark, lineage, registry, bundles, pipeline config validation.
+import edge_embed.bench, edge_embed.lineage.chain, edge_embed.registry, edge_embed.deploy, edge_embed.pipeline.config
+import edge_embed.train, edge_embed.quantize
+assert main(["lineage", sys.argv[1]]) == 0
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[2])))
 print(json.dumps(heavy))
 """

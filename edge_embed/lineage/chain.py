@@ -206,10 +206,12 @@ def _hashed_link(
     kind: str, path: str | None, file: Path | None, recorded: str | None, what: str, facts: dict[str, Any]
 ) -> Link:
     """A training-side link: absent when its file is not here, broken when its sha256 changed."""
+    if not recorded:
+        return Link(kind, path, recorded, ABSENT, "no sha256 recorded for it", facts)
     if file is None or not file.is_file():
         return Link(kind, path, recorded, ABSENT, "not on this machine; recorded identity only", facts)
     actual = sha256_file(file)
-    if recorded and actual != recorded:
+    if actual != recorded:
         return Link(kind, path, recorded, BROKEN, f"{what} sha256 {actual[:12]}… differs from the recorded one", facts)
     return Link(kind, path, recorded, OK, "", facts)
 

@@ -1,18 +1,18 @@
-"""Build side: quantize artifact folders (needs ``edge-embed[build]``: onnxruntime's quantizer needs ``onnx``)."""
+"""Build side: quantize artifact folders (needs ``edge-embed[build]``: onnxruntime's quantizer needs ``onnx``).
 
-from edge_embed._extras import require_build
+``edge_embed.quantize.config`` is standard library only (settings are validated on any install); the quantizer
+is imported, and ``onnx`` required, on first use of :func:`quantize_artifact`.
+"""
 
-require_build("edge_embed.quantize", ("onnx",))
+from __future__ import annotations
 
-from edge_embed.errors import GateError  # noqa: E402
-from edge_embed.quantize.config import (  # noqa: E402
-    CalibrationMethod,
-    CpuTarget,
-    GraphOptimization,
-    Method,
-    QuantizationConfig,
-)
-from edge_embed.quantize.quantizer import QuantizeResult, quantize_artifact  # noqa: E402
+from typing import TYPE_CHECKING, Any
+
+from edge_embed.errors import GateError
+from edge_embed.quantize.config import CalibrationMethod, CpuTarget, GraphOptimization, Method, QuantizationConfig
+
+if TYPE_CHECKING:
+    from edge_embed.quantize.quantizer import QuantizeResult, quantize_artifact
 
 __all__ = [
     "CalibrationMethod",
@@ -24,3 +24,14 @@ __all__ = [
     "QuantizeResult",
     "quantize_artifact",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("QuantizeResult", "quantize_artifact"):
+        from edge_embed._extras import require_build
+
+        require_build("edge_embed.quantize", ("onnx",))
+        from edge_embed.quantize import quantizer
+
+        return getattr(quantizer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
