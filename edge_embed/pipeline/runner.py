@@ -79,7 +79,7 @@ def run_pipeline(config: PipelineConfig, show_progress: bool = True) -> Pipeline
     workspace = config.workspace
     state = _State(workspace / ".edge-embed" / "pipelines" / f"{config.name}.json")
     result = PipelineResult(config)
-    source = _train(config, state, result, show_progress)
+    source = _train(config, result, show_progress)
     fp32 = _export(config, state, result, source)
     for entry in config.quantize:
         _quantize(config, state, result, fp32, entry)
@@ -102,7 +102,7 @@ def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: 
     return output
 
 
-def _train(config: PipelineConfig, state: _State, result: PipelineResult, show_progress: bool) -> Path:
+def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool) -> Path:
     """The folder to export: the run (trained or cached), a given checkpoint, or the bundled base model."""
     if "checkpoint" in config.train:
         result.stages.append(Stage("train", "given", config.train["checkpoint"]))
