@@ -238,7 +238,8 @@ def run_embed(args: argparse.Namespace) -> int:
         raise InputError("no texts: pass TEXT arguments, --file FILE, or pipe lines on stdin")
     embedder = Embedder.load(args.artifact, threads=args.threads, dim=args.dim, verify=not args.no_verify)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    vectors = embedder.embed(texts, batch_size=args.batch_size, kind=args.kind, show_progress=progress)
+    budget = {} if args.max_batch_tokens is None else {"max_batch_tokens": args.max_batch_tokens or None}
+    vectors = embedder.embed(texts, batch_size=args.batch_size, kind=args.kind, show_progress=progress, **budget)
     write_vectors(vectors, args.output, sys.stdout)
     if args.output is not None:
         print(f"edge-embed: wrote {vectors.shape[0]} x {vectors.shape[1]} vectors to {args.output}", file=sys.stderr)

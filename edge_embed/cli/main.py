@@ -106,7 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("-o", "--output", type=Path, help="write .npy or .jsonl (default: JSON lines on stdout)")
     embed.add_argument("--kind", choices=["query", "document"], default="document", help="selects the model's prompt")
     embed.add_argument("--dim", type=int, help="Matryoshka: keep the first DIM components")
-    embed.add_argument("--batch-size", type=int, default=32)
+    embed.add_argument("--batch-size", type=int, default=32, help="at most this many texts per call (default: 32)")
+    embed.add_argument(
+        "--max-batch-tokens",
+        type=int,
+        help="at most this many padded tokens per call; 0 for fixed --batch-size batches (default: 2048)",
+    )
     embed.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
     embed.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
     embed.add_argument(

@@ -8,6 +8,7 @@ import pytest
 from edge_embed import Embedder
 from edge_embed.errors import InputError
 from edge_embed.lineage.manifest import Pooling, read_manifest, write_manifest
+from edge_embed.runtime.embedder import length_sorted_batches
 from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, make_toy_artifact, reference_embedding
 
 TEXTS = [
@@ -33,6 +34,30 @@ def test_batching_does_not_change_results(toy_artifact):
     one_by_one = np.concatenate([embedder.embed([t]) for t in TEXTS])
     for batch_size in (1, 3, 64):
         np.testing.assert_allclose(embedder.embed(TEXTS, batch_size=batch_size), one_by_one, atol=1e-6)
+
+
+def test_token_budget_bounds_every_batch_and_covers_every_text(toy_artifact):
+    embedder = Embedder.load(toy_artifact)
+    encodings = embedder.tokenize(TEXTS * 3)
+    for batch_size, budget in ((64, 20), (2, 20), (64, 1), (64, None)):
+        batches = list(length_sorted_batches(encodings, batch_size, budget))
+        assert sorted(np.concatenate(batches).tolist()) == list(range(len(encodings)))
+        for rows in batches:
+            longest = max(len(encodings[r].ids) for r in rows)
+            assert len(rows) <= batch_size
+            assert budget is None or len(rows) == 1 or len(rows) * longest <= budget
+        lengths = [len(encodings[r].ids) for r in np.concatenate(batches)]
+        assert lengths == sorted(lengths, reverse=True)
+    # The budget, not the count, limits long texts: 20 tokens hold fewer rows of the longest texts.
+    budgeted = list(length_sorted_batches(encodings, 64, 20))
+    assert len(budgeted) > 1 and len(budgeted[0]) < len(budgeted[-1])
+
+
+def test_token_budget_does_not_change_results(toy_artifact):
+    embedder = Embedder.load(toy_artifact)
+    fixed = embedder.embed(TEXTS, batch_size=64, max_batch_tokens=None)
+    for budget in (1, 12, 40):
+        np.testing.assert_allclose(embedder.embed(TEXTS, batch_size=64, max_batch_tokens=budget), fixed, atol=1e-6)
 
 
 def test_empty_list_gives_zero_rows(toy_artifact):
@@ -78,6 +103,8 @@ def test_invalid_arguments(toy_artifact):
         embedder.embed(["a"], kind="passage")
     with pytest.raises(InputError, match="batch_size"):
         embedder.embed(["a"], batch_size=0)
+    with pytest.raises(InputError, match="max_batch_tokens"):
+        embedder.embed(["a"], max_batch_tokens=0)
     with pytest.raises(InputError, match="threads"):
         Embedder.load(toy_artifact, threads=0)
 
