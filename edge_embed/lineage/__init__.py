@@ -1,6 +1,13 @@
-"""Artifact manifests, content hashes and atomic writes (lean: standard library only)."""
+"""Artifact manifests, content hashes and atomic writes (lean: standard library only).
 
-from edge_embed.lineage.chain import Lineage, Link, resolve_lineage
+The lineage walk (``resolve_lineage``) loads on first use: the runtime needs only the manifest, and every
+millisecond of import is cold start on a device.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from edge_embed.lineage.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -14,6 +21,9 @@ from edge_embed.lineage.manifest import (
     verify_files,
     write_manifest,
 )
+
+if TYPE_CHECKING:
+    from edge_embed.lineage.chain import Lineage, Link, resolve_lineage
 
 __all__ = [
     "FORMAT_VERSION",
@@ -31,3 +41,11 @@ __all__ = [
     "verify_files",
     "write_manifest",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Lineage", "Link", "resolve_lineage"):
+        from edge_embed.lineage import chain
+
+        return getattr(chain, name)
+    raise AttributeError(f"module 'edge_embed.lineage' has no attribute {name!r}")
