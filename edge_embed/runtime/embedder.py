@@ -22,6 +22,9 @@ _TOKENIZE_CHUNK = 4096
 # (measured on a 2-core AVX-512 CPU: 256-token passages ~9% faster in batches of 8 than of 32), while short
 # texts still fill ``batch_size``. See benchmarks/README.md.
 DEFAULT_MAX_BATCH_TOKENS = 2048
+# A text longer than this many characters per allowed token is cut (at a whitespace) before tokenizing: the
+# tokenizer would otherwise read a whole 20k-character passage to keep its first 256 tokens.
+_CHARS_PER_TOKEN = 8
 
 
 class TextKind(str, Enum):
@@ -188,8 +191,19 @@ class Embedder:
         return out
 
     def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
-        """Step 1: tokenize without padding (truncated to ``max_seq_length``)."""
-        return self._tokenizer.encode_batch(list(texts))
+        """Step 1: tokenize without padding (truncated to ``max_seq_length``).
+
+        Only a long text's head is read: it is cut before a whitespace far enough in to hold more tokens than the
+        model keeps, so the kept tokens are those of the whole text; a head that does not overflow (very long
+        words, no whitespace) is tokenized again in full.
+        """
+        limit = self.manifest.max_seq_length
+        heads = [_head(text, limit * _CHARS_PER_TOKEN) for text in texts]
+        encodings: list[Encoding] = self._tokenizer.encode_batch(heads)
+        redo = [i for i, e in enumerate(encodings) if len(heads[i]) < len(texts[i]) and not e.overflowing]
+        for i, encoding in zip(redo, self._tokenizer.encode_batch([texts[i] for i in redo]), strict=True):
+            encodings[i] = encoding
+        return encodings
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Step 2: run the graph on one padded batch and return the manifest's output."""
@@ -276,6 +290,16 @@ def _check_texts(texts: Sequence[object]) -> None:
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise InputError(f"texts[{index}] is {type(text).__name__}, not str; every text must be a string")
+
+
+def _head(text: str, chars: int) -> str:
+    """``text`` cut before the last whitespace within its first ``chars`` characters (``text`` if short or none)."""
+    if len(text) <= chars:
+        return text
+    for end in range(chars, chars // 2, -1):
+        if text[end].isspace():
+            return text[:end]
+    return text
 
 
 def length_sorted_batches(

@@ -77,6 +77,21 @@ def test_runtime_matches_sentence_transformers_on_domain_text(minilm_artifact, b
         assert cosines.min() >= 0.9999, cosines.min()
 
 
+def test_head_tokenization_matches_the_whole_text_on_domain_passages(minilm_artifact, medquad_mini):
+    from tokenizers import Tokenizer
+
+    passages, _ = _load_beir_texts(medquad_mini, 200)
+    long_texts = [" ".join(passages[i : i + 12]) for i in range(0, 120, 12)]  # thousands of characters each
+    odd = ["Sjögren’s syndrome affects " * 300, "糖尿病" * 2000 + " insulin", "a" * 3000 + " b"]
+    texts = passages + long_texts + odd
+    whole = Tokenizer.from_file(str(minilm_artifact / "tokenizer.json"))
+    whole.no_padding()
+    whole.enable_truncation(max_length=256)
+    got = Embedder.load(minilm_artifact).tokenize(texts)
+    assert [e.ids for e in got] == [e.ids for e in whole.encode_batch(texts)]
+    assert sum(len(e.ids) == 256 for e in got) >= len(long_texts)
+
+
 def test_dynamic_axes_batch_and_length(minilm_artifact):
     embedder = Embedder.load(minilm_artifact)
     texts = ["x"] + ["word " * n for n in (3, 50, 400)]

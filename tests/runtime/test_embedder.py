@@ -9,7 +9,7 @@ from edge_embed import Embedder
 from edge_embed.errors import InputError
 from edge_embed.lineage.manifest import Pooling, read_manifest, write_manifest
 from edge_embed.runtime.embedder import length_sorted_batches
-from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, make_toy_artifact, reference_embedding
+from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, VOCAB, make_toy_artifact, reference_embedding
 
 TEXTS = [
     "the pump is a pump",
@@ -58,6 +58,25 @@ def test_token_budget_does_not_change_results(toy_artifact):
     fixed = embedder.embed(TEXTS, batch_size=64, max_batch_tokens=None)
     for budget in (1, 12, 40):
         np.testing.assert_allclose(embedder.embed(TEXTS, batch_size=64, max_batch_tokens=budget), fixed, atol=1e-6)
+
+
+def test_long_texts_are_tokenized_from_their_head_with_the_same_tokens(toy_artifact):
+    from tests.helpers.toy import make_toy_tokenizer
+
+    whole = make_toy_tokenizer()
+    whole.no_padding()
+    whole.enable_truncation(max_length=MAX_SEQ_LENGTH)
+    texts = [
+        " ".join(TEXTS) * 20,  # far past the 16 * 8 characters read
+        "\t\n".join(["Pump", "SEAL", "grease"] * 80),
+        "pump " + "x" * 5000 + " seal",  # no whitespace to cut at: read whole
+        "pump" + " " * 3000 + "seal grease valve",  # the head holds too few tokens: read again in full
+        "seal leak",
+        "",
+    ]
+    got = Embedder.load(toy_artifact).tokenize(texts)
+    assert [e.ids for e in got] == [e.ids for e in whole.encode_batch(texts)]
+    assert len(got[0].ids) == MAX_SEQ_LENGTH and got[3].ids[-2] == VOCAB["valve"]
 
 
 def test_empty_list_gives_zero_rows(toy_artifact):
