@@ -19,8 +19,9 @@ from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
 # Texts are tokenized this many at a time, so memory stays bounded for very large inputs.
 _TOKENIZE_CHUNK = 4096
 # Padded tokens per onnxruntime call. Long texts then go in small batches whose activations stay in cache
-# (measured on a 2-core AVX-512 CPU: 256-token passages ~9% faster in batches of 8 than of 32), while short
-# texts still fill ``batch_size``. See benchmarks/README.md.
+# (on a 2-core AVX-512 CPU the int8 session alone runs 256-token passages ~9% faster in batches of 8 than of 32;
+# end to end the gain is within that machine's noise), while short texts still fill ``batch_size``.
+# See benchmarks/README.md.
 DEFAULT_MAX_BATCH_TOKENS = 2048
 # A text longer than this many characters per allowed token is cut (at a whitespace) before tokenizing: the
 # tokenizer would otherwise read a whole 20k-character passage to keep its first 256 tokens.
