@@ -19,7 +19,7 @@ from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
 # Texts are tokenized this many at a time, so memory stays bounded for very large inputs.
 _TOKENIZE_CHUNK = 4096
 # Padded tokens per onnxruntime call. Long texts then go in small batches whose activations stay in cache
-# (on a 2-core AVX-512 CPU the int8 session alone runs 256-token passages ~9% faster in batches of 8 than of 32;
+# (on a 2-core AVX-512 CPU the int8 session alone runs 256-token passages ~7% faster in batches of 4 than of 32;
 # end to end the gain is within that machine's noise), while short texts still fill ``batch_size``.
 # See benchmarks/README.md.
 DEFAULT_MAX_BATCH_TOKENS = 2048
