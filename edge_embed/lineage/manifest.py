@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from edge_embed.errors import ArtifactError, IntegrityError, ManifestVersionError
-from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.lineage.hashing import sha256_bytes, sha256_file, sha256_tree
 
 FORMAT_VERSION = 1
@@ -210,6 +209,8 @@ def write_manifest(folder: str | Path, manifest: Manifest) -> str:
     Returns:
         The sha256 of the written manifest bytes (the artifact's identity).
     """
+    from edge_embed.lineage.atomic import atomic_write_bytes  # write side only: keeps tempfile off runtime import
+
     data = manifest.to_json()
     atomic_write_bytes(Path(folder) / MANIFEST_NAME, data)
     return sha256_bytes(data)

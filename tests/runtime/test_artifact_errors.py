@@ -79,3 +79,16 @@ def test_manifest_with_missing_field(toy_artifact):
     path.write_text(json.dumps(data))
     with pytest.raises(ArtifactError, match="manifest is invalid"):
         Embedder.load(toy_artifact)
+
+
+def test_garbage_model_file_with_verification_names_the_sha256_mismatch(toy_artifact):
+    # Hashing runs alongside session creation; onnxruntime's load error must not hide the integrity failure.
+    (toy_artifact / "model.onnx").write_bytes(b"not a graph at all")
+    with pytest.raises(IntegrityError, match="model.onnx does not match its manifest"):
+        Embedder.load(toy_artifact)
+
+
+def test_unreadable_tokenizer_with_verification_names_the_sha256_mismatch(toy_artifact):
+    (toy_artifact / "tokenizer.json").write_text("{ truncated")
+    with pytest.raises(IntegrityError, match="tokenizer.json does not match its manifest"):
+        Embedder.load(toy_artifact)
