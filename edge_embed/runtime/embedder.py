@@ -114,7 +114,8 @@ class Embedder:
                     f"{folder / name} is missing; the artifact is incomplete, re-export or re-install it"
                 )
         # Cold start on a small device: the sha256 check and onnxruntime's session build run on threads (both
-        # release the GIL) while the tokenizer (which holds it) loads here; ~60 ms in a row become ~30 on 2 cores.
+        # release the GIL) while the tokenizer (which holds it) loads here: ~20 ms off a ~245 ms cold start on a
+        # 2-core CPU (benchmarks/README.md).
         verified = _Background(verify_files, folder, manifest, needed) if verify else None
         built = _Background(create_session, model_file, threads, providers)
         try:
