@@ -195,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--eval-data", type=Path, help="BEIR folder with dev/test qrels (default: the first BEIR --data)"
     )
-    train.add_argument("--preset", default="default", help="default (reference recipe), cpu-30m, tiny")
+    train.add_argument(
+        "--preset", default="default", help="default, reference (lr 2e-5, the GPU reference recipe), cpu-30m, tiny"
+    )
     train.add_argument("--base-model", help="sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
     train.add_argument("--output-dir", default="runs")
     train.add_argument("--run-id", help="default: <dataset>-<preset>-<hash of settings and data>")
