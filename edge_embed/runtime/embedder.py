@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -113,22 +112,11 @@ class Embedder:
                 raise ArtifactError(
                     f"{folder / name} is missing; the artifact is incomplete, re-export or re-install it"
                 )
-        # Cold start on a small device: the sha256 check and onnxruntime's session build run on threads (both
-        # release the GIL) while the tokenizer (which holds it) loads here: ~20 ms off a ~245 ms cold start on a
-        # 2-core CPU (benchmarks/README.md).
-        verified = _Background(verify_files, folder, manifest, needed) if verify else None
-        built = _Background(create_session, model_file, threads, providers)
-        try:
-            tokenizer = _load_tokenizer(tokenizer_file, manifest)
-            session = built.result()
-            _check_graph(session, manifest, model_file)
-        except ArtifactError:
-            built.wait()
-            if verified is not None:
-                verified.result()  # a file that fails its sha256 explains an unreadable graph or tokenizer best
-            raise
-        if verified is not None:
-            verified.result()
+        if verify:
+            verify_files(folder, manifest, needed)
+        session = create_session(model_file, threads=threads, providers=providers)
+        _check_graph(session, manifest, model_file)
+        tokenizer = _load_tokenizer(tokenizer_file, manifest)
         return cls(folder, manifest, session, tokenizer, dim)
 
     def with_graph(self, model_path: str | Path, threads: int | None = None) -> Embedder:
@@ -288,31 +276,6 @@ def _check_graph(session: ort.InferenceSession, manifest: Manifest, model_file: 
         raise ArtifactError(
             f"{model_file} needs inputs {unknown} that the runtime cannot feed; supported: {sorted(known)}"
         )
-
-
-class _Background:
-    """Run ``function(*args)`` on a thread; :meth:`result` waits and returns its value or re-raises its error."""
-
-    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(function, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        try:
-            self._value = function(*args)
-        except BaseException as exc:  # handed to the caller's thread, never lost
-            self._error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _parse_kind(kind: TextKind | str) -> TextKind:

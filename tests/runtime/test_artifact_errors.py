@@ -82,7 +82,7 @@ def test_manifest_with_missing_field(toy_artifact):
 
 
 def test_garbage_model_file_with_verification_names_the_sha256_mismatch(toy_artifact):
-    # Hashing runs alongside session creation; onnxruntime's load error must not hide the integrity failure.
+    # The sha256 check comes first: onnxruntime's load error must not hide the integrity failure.
     (toy_artifact / "model.onnx").write_bytes(b"not a graph at all")
     with pytest.raises(IntegrityError, match="model.onnx does not match its manifest"):
         Embedder.load(toy_artifact)
