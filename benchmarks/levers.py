@@ -39,9 +39,10 @@ from machine import write_result  # noqa: E402
 from peers import prepare  # noqa: E402
 
 from edge_embed import Embedder  # noqa: E402
-from edge_embed.cli.tables import format_table  # noqa: E402
 from edge_embed.data.beir import load_beir  # noqa: E402
 from edge_embed.eval.metrics import evaluate_embeddings  # noqa: E402
+from edge_embed.runtime.steps import with_graph  # noqa: E402
+from edge_embed.tables import format_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "medquad"
@@ -86,10 +87,10 @@ def configurations(work: Path) -> tuple[dict[str, Embed], dict[str, Embedder]]:
     if not fastgelu.is_file():
         fastgelu_graph(work / "edge-embed-fp32", fastgelu)
     graphs = {
-        "st-int8": default.with_graph(Path(st_folder) / st_name),
+        "st-int8": with_graph(default, Path(st_folder) / st_name),
         "raw-int8": Embedder.load(work / "raw-int8"),
         "O2-int8": default,
-        "O2-fastgelu-int8": default.with_graph(fastgelu),
+        "O2-fastgelu-int8": with_graph(default, fastgelu),
     }
     single = Embedder.load(models["edge-embed"], threads=1)
     pool = ThreadPoolExecutor(2)

@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import write_result  # noqa: E402
 
 from edge_embed import Embedder  # noqa: E402
-from edge_embed.cli.tables import format_table  # noqa: E402
 from edge_embed.data import load_beir  # noqa: E402
 from edge_embed.data.texts import read_domain_texts  # noqa: E402
 from edge_embed.quantize import QuantizationConfig, quantize_artifact  # noqa: E402
 from edge_embed.quantize.gate import score  # noqa: E402
+from edge_embed.tables import format_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "medquad"

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edge_embed.cli.tables import format_table
 from edge_embed.eval.metrics import PRIMARY_METRIC
 from edge_embed.lineage.atomic import atomic_dir
+from edge_embed.tables import format_table
 
 REPORT_FILES = ("report.json", "report.md", "pareto.png")
 

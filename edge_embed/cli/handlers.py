@@ -57,7 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    from edge_embed.cli.tables import format_table
+    from edge_embed.tables import format_table
     from edge_embed.train.trainer import train
 
     run = train(config, show_progress=sys.stderr.isatty())
@@ -133,7 +133,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         batch_size=args.batch_size,
     )
-    from edge_embed.cli.tables import format_table
+    from edge_embed.tables import format_table
 
     parent_size = folder_mb(args.artifact)
     child_size = folder_mb(result.path)
@@ -161,9 +161,9 @@ def folder_mb(folder: Path) -> float:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run ``edge-embed eval``."""
-    from edge_embed.cli.tables import format_table
     from edge_embed.eval.retrieval import evaluate_artifact
     from edge_embed.runtime import Embedder
+    from edge_embed.tables import format_table
 
     dataset = load_eval(args.data, args.split, args.sample)
     embedder = Embedder.load(args.artifact, threads=args.threads)
@@ -225,6 +225,7 @@ def run_embed(args: argparse.Namespace) -> int:
     """Run ``edge-embed embed``."""
     from edge_embed.cli.texts import read_lines, read_texts_file, write_vectors
     from edge_embed.runtime import Embedder
+    from edge_embed.runtime.embedder import DEFAULT_MAX_BATCH_TOKENS
 
     if args.texts and args.file:
         raise InputError("give texts as arguments or with --file, not both")
@@ -238,8 +239,10 @@ def run_embed(args: argparse.Namespace) -> int:
         raise InputError("no texts: pass TEXT arguments, --file FILE, or pipe lines on stdin")
     embedder = Embedder.load(args.artifact, threads=args.threads, dim=args.dim, verify=not args.no_verify)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    budget = {} if args.max_batch_tokens is None else {"max_batch_tokens": args.max_batch_tokens or None}
-    vectors = embedder.embed(texts, batch_size=args.batch_size, kind=args.kind, show_progress=progress, **budget)
+    budget = DEFAULT_MAX_BATCH_TOKENS if args.max_batch_tokens is None else args.max_batch_tokens or None
+    vectors = embedder.embed(
+        texts, batch_size=args.batch_size, kind=args.kind, show_progress=progress, max_batch_tokens=budget
+    )
     write_vectors(vectors, args.output, sys.stdout)
     if args.output is not None:
         print(f"edge-embed: wrote {vectors.shape[0]} x {vectors.shape[1]} vectors to {args.output}", file=sys.stderr)
@@ -341,7 +344,7 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 def run_runs_list(args: argparse.Namespace) -> int:
     """Run ``edge-embed runs list``."""
-    from edge_embed.cli.tables import format_table
+    from edge_embed.tables import format_table
 
     with _registry(args) as registry:
         runs = registry.runs()
@@ -362,7 +365,7 @@ def run_runs_list(args: argparse.Namespace) -> int:
 
 def run_artifacts_list(args: argparse.Namespace) -> int:
     """Run ``edge-embed artifacts list``."""
-    from edge_embed.cli.tables import format_table
+    from edge_embed.tables import format_table
 
     with _registry(args) as registry:
         rows = registry.artifacts(args.sort)

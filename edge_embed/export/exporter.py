@@ -6,11 +6,11 @@ import logging
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any
 
 from edge_embed.errors import CheckpointError
 from edge_embed.export.parity import PARITY_THRESHOLD, check_parity
 from edge_embed.export.source import ExportSource, resolve_source
+from edge_embed.graph_io import save_graph
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.manifest import (
     EXTERNAL_DATA_FILE,
@@ -167,28 +167,6 @@ def _optimum_export(
     save_graph(model, folder, external_data)
     opset_used = int(next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")))
     return opset_used, tuple(i.name for i in model.graph.input)
-
-
-def save_graph(model: Any, folder: Path, external_data: bool) -> None:
-    """Save an ONNX model as ``model.onnx``, with its weights in ``model.onnx_data`` if ``external_data``.
-
-    With external weights onnxruntime memory-maps them rather than copying them out of a parsed protobuf:
-    peak RSS at load drops by about the model's size, and weights never touched (most rows of the word
-    embedding matrix) never become resident.
-    """
-    import onnx
-
-    if external_data:
-        onnx.save_model(
-            model,
-            str(folder / MODEL_FILE),
-            save_as_external_data=True,
-            all_tensors_to_one_file=True,
-            location=EXTERNAL_DATA_FILE,
-            size_threshold=1024,
-        )
-    else:
-        onnx.save_model(model, str(folder / MODEL_FILE))
 
 
 def _write_tokenizer(source: ExportSource, path: Path) -> TokenizerSpec:

@@ -7,27 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from edge_embed.data.probes import PARITY_TEXTS
 from edge_embed.errors import ParityError
 from edge_embed.export.source import ExportSource, SourceFormat
 from edge_embed.runtime.embedder import Embedder
 
 PARITY_THRESHOLD = 0.9999
-
-# Fixed probes: an empty-ish text, a one-token text, text far longer than any max_seq_length, domain jargon,
-# mixed scripts and punctuation, and texts of different lengths in one batch (padding must not leak).
-PARITY_TEXTS: tuple[str, ...] = (
-    " ",
-    "pump",
-    "Replace the mechanical seal on centrifugal pump P-101 if leakage exceeds 20 drops per minute. " * 60,
-    "PLC alarm E-4711: encoder signal lost on axis 2; check the shielded cable and the 24 V DC supply.",
-    "What are the symptoms of autosomal recessive hypophosphatemic rickets?",
-    "Lubricate deep-groove ball bearings every 2,000 h with lithium-complex grease (NLGI 2).",
-    "Ärztliche Schweigepflicht gilt auch für Daten in ISO-13485-Dokumenten — naïve café résumé 東京 😀",
-    "Art. 6(1)(f) GDPR: legitimate interest; cf. Recital 47.",
-    "?",
-    "The   quick\tbrown\nfox",
-)
-
 
 def reference_model(source: ExportSource) -> Any:
     """Load the source with sentence-transformers on CPU, configured exactly as the artifact will be."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from edge_embed.cli.tables import format_table
 from edge_embed.pipeline.runner import PipelineResult
+from edge_embed.tables import format_table
 
 
 def format_summary(result: PipelineResult) -> str:

@@ -22,6 +22,7 @@ from edge_embed.quantize.config import QuantizationConfig
 from edge_embed.quantize.gate import GateResult, run_gate
 from edge_embed.quantize.graph import quantizable_nodes, quantize_single_node
 from edge_embed.runtime.embedder import Embedder
+from edge_embed.runtime.steps import with_graph
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def node_sensitivity(source: Path, config: QuantizationConfig, parent: Embedder,
         path = Path(scratch) / "one.onnx"
         for node in tqdm(nodes, desc="sensitivity", unit="node"):
             quantize_single_node(source, path, config, node, nodes)
-            probe = parent.with_graph(path)
+            probe = with_graph(parent, path)
             cosines = (probe.embed(texts) * reference).sum(axis=1)
             damage[node] = float(np.mean(1.0 - cosines))
     return dict(sorted(damage.items(), key=lambda kv: -kv[1]))

@@ -13,6 +13,7 @@ import numpy as np
 from edge_embed.errors import InputError
 from edge_embed.quantize.config import CalibrationMethod, GraphOptimization, Method, QuantizationConfig
 from edge_embed.runtime.embedder import Embedder
+from edge_embed.runtime.steps import padded_inputs, with_graph
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +72,11 @@ def check_optimized(parent: Embedder, optimized: Path, threshold: float = 0.9999
     Raises:
         ParityError: If any probe text's cosine to the parent is below ``threshold``.
     """
+    from edge_embed.data.probes import PARITY_TEXTS
     from edge_embed.errors import ParityError
-    from edge_embed.export.parity import PARITY_TEXTS
 
     texts = list(PARITY_TEXTS)
-    cosines = (parent.embed(texts, batch_size=4) * parent.with_graph(optimized).embed(texts, batch_size=4)).sum(1)
+    cosines = (parent.embed(texts, batch_size=4) * with_graph(parent, optimized).embed(texts, batch_size=4)).sum(1)
     if cosines.min() < threshold:
         raise ParityError(
             f"graph optimization changed the embeddings (cosine {cosines.min():.6f} < {threshold}); "
@@ -154,7 +155,7 @@ def _calibration_feeds(
 ) -> Iterator[dict[str, np.ndarray]]:
     """Tokenized calibration batches, padded as the runtime pads them, keyed by the graph's input names."""
     for start in range(0, len(texts), batch):
-        ids, mask = parent.pad(parent.tokenize(texts[start : start + batch]))
+        ids, mask = padded_inputs(parent, texts[start : start + batch])
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         yield {name: feed[name] for name in names}
 

@@ -183,7 +183,7 @@ def _publish_graph(quantized: Path, folder: Path) -> None:
     """Move a quantized graph into the artifact as model.onnx + model.onnx_data (memory-mapped on load)."""
     import onnx
 
-    from edge_embed.export.exporter import save_graph
+    from edge_embed.graph_io import save_graph
 
     for name in (MODEL_FILE, EXTERNAL_DATA_FILE):
         (folder / name).unlink(missing_ok=True)
@@ -213,7 +213,8 @@ def _child_manifest(
         graph=dataclasses.replace(
             parent_manifest.graph,
             precision=config.precision,
-            external_data=EXTERNAL_DATA_FILE,
+            # A graph whose every tensor is under save_graph's size threshold keeps no side file.
+            external_data=EXTERNAL_DATA_FILE if (folder / EXTERNAL_DATA_FILE).is_file() else None,
             input_names=tuple(i.name for i in graph.graph.input),
         ),
         files={k: v for k, v in hash_artifact_files(folder).items() if not k.startswith(".work/")},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from dataclasses import dataclass, replace
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ from tokenizers import Encoding, Tokenizer
 
 from edge_embed.errors import ArtifactError, InputError
 from edge_embed.lineage.manifest import Manifest, read_manifest, verify_files
-from edge_embed.runtime.pooling import normalize, pool, truncate_dim
+from edge_embed.runtime.pooling import normalize, pool
+from edge_embed.runtime.precision import Precision, quantize
 from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
 
 # Texts are tokenized this many at a time, so memory stays bounded for very large inputs.
@@ -38,54 +41,39 @@ class TextKind(str, Enum):
 class Embedder:
     """Embeds texts with an exported artifact on CPU.
 
-    Configure once with :meth:`load`; the tokenizer and session are never changed afterwards, so one
-    ``Embedder`` may serve ``embed`` calls from several threads at once.
+    ``Embedder("artifacts/minilm")`` loads an artifact folder (``Embedder.load`` is the same). The tokenizer and
+    session never change afterwards, so one ``Embedder`` may serve calls from several threads at once.
+
+    :meth:`embed` always returns one row per text, also for a single string (``(1, dim)``); :meth:`encode` takes
+    sentence-transformers' arguments and, like ``SentenceTransformer.encode``, returns a 1-D vector for a single
+    string; :meth:`embed_query` likewise returns one vector for one query.
 
     Example:
         >>> from edge_embed import Embedder
-        >>> embedder = Embedder.load("artifacts/minilm")                      # doctest: +SKIP
-        >>> vectors = embedder.embed(["How is a pump bearing lubricated?"])   # doctest: +SKIP
-        >>> vectors.shape, vectors.dtype                                      # doctest: +SKIP
-        ((1, 384), dtype('float32'))
+        >>> embedder = Embedder("artifacts/minilm")                            # doctest: +SKIP
+        >>> embedder.embed(["How is a pump bearing lubricated?"]).shape        # doctest: +SKIP
+        (1, 384)
+        >>> embedder.embed_query("pump bearing noise", dim=128).shape         # doctest: +SKIP
+        (128,)
     """
 
     def __init__(
         self,
-        folder: Path,
-        manifest: Manifest,
-        session: ort.InferenceSession,
-        tokenizer: Tokenizer,
-        dim: int | None,
-    ) -> None:
-        """Wrap already-configured parts; use :meth:`load` instead."""
-        self.folder = folder
-        self.manifest = manifest
-        self._session = session
-        self._tokenizer = tokenizer
-        self._dim = dim
-        self._input_types = {i.name: i.type for i in session.get_inputs()}
-        self._prompt_lengths = {kind: self._prompt_length(text) for kind, text in manifest.prompts.items()}
-
-    @classmethod
-    def load(
-        cls,
         path: str | Path,
         threads: int | None = None,
         dim: int | None = None,
         verify: bool = True,
         providers: tuple[str, ...] = DEFAULT_PROVIDERS,
-    ) -> Embedder:
+    ) -> None:
         """Load an artifact folder.
 
         Args:
             path: The artifact folder (holding ``edge_embed.json``, ``model.onnx``, ``tokenizer.json``).
             threads: onnxruntime intra-op threads; all available CPUs when None.
-            dim: Return only the first ``dim`` components (Matryoshka), renormalized if the model normalizes.
+            dim: Default width of returned vectors (Matryoshka prefix, renormalized if the model normalizes);
+                each call may ask for another with its own ``dim``.
             verify: Check the sha256 of the model and tokenizer files against the manifest (costs a file read).
             providers: onnxruntime execution providers, in order of preference.
-
-        Returns:
-            A ready embedder.
 
         Raises:
             ArtifactError: If the folder, a file or the manifest is missing, invalid or corrupt.
@@ -94,17 +82,7 @@ class Embedder:
         """
         folder = Path(path)
         manifest = read_manifest(folder)
-        if dim is not None and not 0 < dim <= manifest.embedding_dim:
-            raise InputError(f"dim must be between 1 and {manifest.embedding_dim}, got {dim}")
-        if dim is not None and manifest.matryoshka_dims and dim not in manifest.matryoshka_dims:
-            # Allowed (any prefix is a valid vector), but only trained dims keep their accuracy.
-            import warnings
-
-            warnings.warn(
-                f"dim {dim} is not one of the Matryoshka dims {list(manifest.matryoshka_dims)} this model was "
-                "trained for; accuracy may drop",
-                stacklevel=2,
-            )
+        _check_dim(dim, manifest)
         model_file, tokenizer_file = folder / manifest.graph.file, folder / manifest.tokenizer.file
         needed = [*manifest.graph.files, manifest.tokenizer.file]
         for name in needed:
@@ -115,84 +93,199 @@ class Embedder:
         if verify:
             verify_files(folder, manifest, needed)
         session = create_session(model_file, threads=threads, providers=providers)
-        _check_graph(session, manifest, model_file)
-        tokenizer = _load_tokenizer(tokenizer_file, manifest)
-        return cls(folder, manifest, session, tokenizer, dim)
+        check_graph(session, manifest, model_file)
+        self._setup(folder, manifest, session, _load_tokenizer(tokenizer_file, manifest), dim)
 
-    def with_graph(self, model_path: str | Path, threads: int | None = None) -> Embedder:
-        """A copy that runs another graph with the same inputs, output and recipe (e.g. a candidate quantization).
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        threads: int | None = None,
+        dim: int | None = None,
+        verify: bool = True,
+        providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+    ) -> Embedder:
+        """Load an artifact folder: the same as ``Embedder(path, ...)``."""
+        return cls(path, threads=threads, dim=dim, verify=verify, providers=providers)
 
-        Raises:
-            ArtifactError: If onnxruntime cannot load the graph or it lacks the manifest's output.
-        """
-        session = create_session(model_path, threads=threads)
-        _check_graph(session, self.manifest, Path(model_path))
-        return Embedder(self.folder, self.manifest, session, self._tokenizer, self._dim)
+    @classmethod
+    def _from_parts(
+        cls, folder: Path, manifest: Manifest, session: ort.InferenceSession, tokenizer: Tokenizer, dim: int | None
+    ) -> Embedder:
+        """An embedder over already-loaded parts (see :func:`edge_embed.runtime.steps.with_graph`)."""
+        embedder = cls.__new__(cls)
+        embedder._setup(folder, manifest, session, tokenizer, dim)
+        return embedder
+
+    def _setup(
+        self, folder: Path, manifest: Manifest, session: ort.InferenceSession, tokenizer: Tokenizer, dim: int | None
+    ) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self._session = session
+        self._tokenizer = tokenizer
+        self._dim = dim
+        self._input_types = {i.name: i.type for i in session.get_inputs()}
+        self._prompt_lengths: dict[str, int] = {}
 
     @property
     def dim(self) -> int:
-        """The width of the vectors :meth:`embed` returns."""
+        """The default width of returned vectors (the ``dim`` given at load, else the model's)."""
         return self._dim or self.manifest.embedding_dim
 
     def embed(
         self,
-        texts: Sequence[str] | str,
+        texts: Iterable[str] | str,
         batch_size: int = 32,
         kind: TextKind | str = TextKind.DOCUMENT,
         show_progress: bool = False,
         max_batch_tokens: int | None = DEFAULT_MAX_BATCH_TOKENS,
+        *,
+        dim: int | None = None,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        precision: Precision | str = Precision.FLOAT32,
+        ranges: np.ndarray | None = None,
     ) -> np.ndarray:
         """Embed texts, in input order.
 
-        Texts are tokenized (truncated to the model's ``max_seq_length``), sorted by length and run in batches
-        padded only to their own longest text, then put back in input order.
+        Texts are tokenized (truncated to the model's ``max_seq_length``) a bounded chunk at a time, sorted by
+        length and run in batches padded only to their own longest text, then put back in input order.
 
         Args:
-            texts: The texts; a single string counts as one text.
+            texts: Any iterable of strings (list, generator, numpy string array, pandas Series); a single string
+                counts as one text.
             batch_size: At most this many texts per onnxruntime call.
             kind: ``"query"`` or ``"document"``: selects the model's prompt for that kind, if it has one.
-            show_progress: Show a progress bar over batches.
+            show_progress: Show a progress bar over texts.
             max_batch_tokens: At most this many padded tokens per call (a longer text still goes alone);
                 None for fixed ``batch_size`` batches.
+            dim: Width of the vectors for this call (Matryoshka prefix); the load-time ``dim`` when None.
+            normalize: L2-normalize the returned vectors (after truncation to ``dim``); when None, as the model
+                does (its manifest's ``normalize``). False returns the pooled vectors as the graph gives them.
+            prompt_name: The manifest prompt to prepend (``"query"`` or ``"document"``); overrides ``kind``.
+            prompt: A literal prompt to prepend; overrides ``prompt_name`` and ``kind``.
+            precision: ``"float32"``, ``"int8"``, ``"uint8"``, ``"binary"`` or ``"ubinary"``, as
+                sentence-transformers' ``quantize_embeddings`` computes them.
+            ranges: ``(2, dim)`` per-dimension minima and maxima for int8/uint8; when None they are taken from
+                this call's vectors (as sentence-transformers does), so give them for stable codes.
 
         Returns:
-            A float32 array of shape ``(len(texts), self.dim)``; ``(0, self.dim)`` for no texts.
+            An array of shape ``(n_texts, dim)`` (``(n_texts, dim / 8)`` for the binary precisions);
+            ``(0, dim)`` for no texts.
 
         Raises:
-            InputError: If an item is not a string, or ``batch_size`` / ``max_batch_tokens`` / ``kind`` is invalid.
+            InputError: If an item is not a string, or an argument is out of range.
         """
-        if isinstance(texts, str):
-            texts = [texts]
-        kind = _parse_kind(kind)
-        if batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer, got {batch_size}")
-        if max_batch_tokens is not None and max_batch_tokens < 1:
-            raise InputError(f"max_batch_tokens must be a positive integer or None, got {max_batch_tokens}")
-        _check_texts(texts)
-        prompt = self.manifest.prompts.get(kind.value, "")
-        skip_tokens = 0 if self.manifest.include_prompt else self._prompt_lengths.get(kind.value, 0)
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        progress = _progress(len(texts), show_progress)
-        for start in range(0, len(texts), _TOKENIZE_CHUNK):
-            chunk = texts[start : start + _TOKENIZE_CHUNK]
-            if prompt:
-                chunk = [prompt + text for text in chunk]
-            encodings = self.tokenize(chunk)
-            for rows in length_sorted_batches(encodings, batch_size, max_batch_tokens):
-                input_ids, attention_mask = self.pad([encodings[r] for r in rows])
-                output = self.run(input_ids, attention_mask)
-                if skip_tokens:
-                    attention_mask = attention_mask.copy()
-                    attention_mask[:, :skip_tokens] = 0
-                out[start + rows] = self.postprocess(output, attention_mask)
-                if progress is not None:
-                    progress.update(len(rows))
+        options = self._options(batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, precision)
+        progress = _progress(texts, show_progress)
+        parts = list(self._stream(texts, options, _TOKENIZE_CHUNK, progress))
         if progress is not None:
             progress.close()
-        return out
+        vectors = np.concatenate(parts) if parts else np.empty((0, options.dim), dtype=np.float32)
+        return quantize(vectors, options.precision, ranges)
+
+    def embed_iter(
+        self,
+        texts: Iterable[str],
+        chunk_size: int = 1024,
+        batch_size: int = 32,
+        kind: TextKind | str = TextKind.DOCUMENT,
+        max_batch_tokens: int | None = DEFAULT_MAX_BATCH_TOKENS,
+        *,
+        dim: int | None = None,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        precision: Precision | str = Precision.FLOAT32,
+        ranges: np.ndarray | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Embed a stream of texts lazily, yielding one array per ``chunk_size`` texts, in input order.
+
+        For corpora that do not fit in memory: only one chunk's texts, tokens and vectors are held at a time.
+        Arguments are as for :meth:`embed`; int8/uint8 need ``ranges`` here, since a stream has no whole to
+        calibrate on.
+
+        Raises:
+            InputError: At the call (not at the first ``next``) if an argument is invalid; while iterating if an
+                item is not a string.
+        """
+        options = self._options(batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, precision)
+        if chunk_size < 1:
+            raise InputError(f"chunk_size must be a positive integer, got {chunk_size}")
+        if options.precision.needs_ranges and ranges is None:
+            raise InputError(
+                f"precision {options.precision.value!r} in a stream needs ranges= (per-dimension minima and maxima, "
+                "e.g. calibration_ranges(embedder.embed(sample))); a stream has no whole to calibrate on"
+            )
+        if ranges is not None:
+            quantize(np.zeros((1, options.dim), dtype=np.float32), options.precision, ranges)  # checks the shape
+        return (quantize(part, options.precision, ranges) for part in self._stream(texts, options, chunk_size, None))
+
+    def embed_query(self, text: str | Iterable[str], **options: Any) -> np.ndarray:
+        """Embed search queries (the model's query prompt): one vector for one string, else a row per query."""
+        vectors = self.embed(text, kind=TextKind.QUERY, **options)
+        return vectors[0] if isinstance(text, str) else vectors
+
+    def embed_documents(self, texts: Iterable[str], **options: Any) -> np.ndarray:
+        """Embed passages to be searched (the model's document prompt): a row per text."""
+        return self.embed(texts, kind=TextKind.DOCUMENT, **options)
+
+    def encode(
+        self,
+        sentences: Iterable[str] | str,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        normalize_embeddings: bool = False,
+        truncate_dim: int | None = None,
+        precision: Precision | str = Precision.FLOAT32,
+    ) -> np.ndarray:
+        """``SentenceTransformer.encode``'s arguments and results, for code written against sentence-transformers.
+
+        As there, a single string gives a 1-D vector, ``truncate_dim`` keeps a prefix of the model's output
+        without renormalizing it, ``normalize_embeddings`` L2-normalizes the result, and no prompt is used unless
+        named. int8/uint8 ranges come from the returned vectors, as ``quantize_embeddings`` does without ranges.
+        """
+        options = self._options(
+            batch_size,
+            DEFAULT_MAX_BATCH_TOKENS,
+            TextKind.DOCUMENT,
+            prompt_name,
+            "" if prompt is None and prompt_name is None else prompt,  # no prompt unless one is named, as in ST
+            truncate_dim,
+            normalize_embeddings,
+            precision,
+        )
+        options = replace(options, normalize_full=self._model_normalizes)
+        progress = _progress(sentences, show_progress_bar)
+        parts = list(self._stream(sentences, options, _TOKENIZE_CHUNK, progress))
+        if progress is not None:
+            progress.close()
+        vectors = np.concatenate(parts) if parts else np.empty((0, options.dim), dtype=np.float32)
+        vectors = quantize(vectors, options.precision)
+        return vectors[0] if isinstance(sentences, str) else vectors
+
+    def token_count(
+        self,
+        texts: Iterable[str] | str,
+        kind: TextKind | str = TextKind.DOCUMENT,
+        *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+    ) -> int:
+        """The number of tokens the model reads for ``texts``: truncated, special tokens and prompt included."""
+        text_prompt = self._resolve_prompt(kind, prompt_name, prompt)
+        total = 0
+        for chunk in _text_chunks(texts, _TOKENIZE_CHUNK):
+            total += sum(len(e) for e in self.tokenize([text_prompt + t for t in chunk] if text_prompt else chunk))
+        return total
 
     def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
-        """Step 1: tokenize without padding (truncated to ``max_seq_length``).
+        """Tokenize without padding (truncated to ``max_seq_length``).
 
         Only a long text's head is read: it is cut before a whitespace far enough in to hold more tokens than the
         model keeps, so the kept tokens are those of the whole text; a head that does not overflow (very long
@@ -206,8 +299,97 @@ class Embedder:
             encodings[i] = encoding
         return encodings
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Step 2: run the graph on one padded batch and return the manifest's output."""
+    @property
+    def _model_normalizes(self) -> bool:
+        """Whether the runtime must normalize the pooled output to give the model's own vectors."""
+        return self.manifest.normalize and not self.manifest.graph.normalize_in_graph
+
+    def _options(
+        self,
+        batch_size: int,
+        max_batch_tokens: int | None,
+        kind: TextKind | str,
+        prompt_name: str | None,
+        prompt: str | None,
+        dim: int | None,
+        normalize: bool | None,
+        precision: Precision | str,
+    ) -> _CallOptions:
+        """Check one call's arguments before any work is done."""
+        for name, value in (("batch_size", batch_size), ("max_batch_tokens", max_batch_tokens)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                suffix = " or None" if name == "max_batch_tokens" else ""
+                raise InputError(f"{name} must be a positive integer{suffix}, got {value!r}")
+        if dim is not None:
+            _check_dim(dim, self.manifest)
+        width = dim or self.dim
+        text_prompt = self._resolve_prompt(kind, prompt_name, prompt)
+        skip_tokens = 0 if self.manifest.include_prompt else self._prompt_length(text_prompt)
+        if normalize is None:
+            normalize = self.manifest.normalize
+        already_unit = self.manifest.graph.normalize_in_graph and width == self.manifest.embedding_dim
+        return _CallOptions(
+            batch_size=batch_size,
+            max_batch_tokens=max_batch_tokens,
+            prompt=text_prompt,
+            skip_tokens=skip_tokens,
+            dim=width,
+            normalize_full=False,  # normalizing once after truncation gives the same unit vectors
+            normalize_out=bool(normalize) and not already_unit,
+            precision=Precision.parse(precision),
+        )
+
+    def _resolve_prompt(self, kind: TextKind | str, prompt_name: str | None, prompt: str | None) -> str:
+        """The text to prepend: a literal ``prompt``, else the manifest's ``prompt_name``, else ``kind``'s prompt."""
+        if prompt is not None:
+            if not isinstance(prompt, str):
+                raise InputError(f"prompt must be a string, got {type(prompt).__name__}")
+            return prompt
+        if prompt_name is not None:
+            if prompt_name not in self.manifest.prompts:
+                known = sorted(self.manifest.prompts) or "none"
+                raise InputError(f"prompt_name {prompt_name!r} is not one of this model's prompts ({known})")
+            return self.manifest.prompts[prompt_name]
+        return self.manifest.prompts.get(_parse_kind(kind).value, "")
+
+    def _prompt_length(self, prompt: str) -> int:
+        # As sentence-transformers counts it: the prompt's tokens with [CLS], without the closing [SEP].
+        if not prompt:
+            return 0
+        if prompt not in self._prompt_lengths:
+            self._prompt_lengths[prompt] = max(len(self._tokenizer.encode(prompt)) - 1, 0)
+        return self._prompt_lengths[prompt]
+
+    def _stream(
+        self, texts: Iterable[str] | str, options: _CallOptions, chunk_size: int, progress: Any
+    ) -> Iterator[np.ndarray]:
+        """Embed ``texts`` a chunk at a time; yield each chunk's float32 vectors in input order."""
+        for chunk in _text_chunks(texts, chunk_size):
+            out = np.empty((len(chunk), options.dim), dtype=np.float32)
+            encodings = self.tokenize([options.prompt + t for t in chunk] if options.prompt else chunk)
+            for rows in length_sorted_batches(encodings, options.batch_size, options.max_batch_tokens):
+                input_ids, attention_mask = self._pad([encodings[r] for r in rows])
+                output = self._run(input_ids, attention_mask)
+                if options.skip_tokens:
+                    attention_mask = attention_mask.copy()
+                    attention_mask[:, : options.skip_tokens] = 0
+                out[rows] = self._finish(self._pool(output, attention_mask), options)
+                if progress is not None:
+                    progress.update(len(rows))
+            yield out
+
+    def _pad(self, encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
+        """Pad encodings to the longest one; return ``(input_ids, attention_mask)`` as int64."""
+        lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
+        attention_mask = (np.arange(int(lengths.max())) < lengths[:, None]).astype(np.int64)
+        input_ids = np.full(attention_mask.shape, self.manifest.tokenizer.pad_id, dtype=np.int64)
+        # Boolean assignment fills row by row, left to right: exactly the concatenated ids.
+        ids = chain.from_iterable(e.ids for e in encodings)
+        input_ids[attention_mask.astype(bool)] = np.fromiter(ids, dtype=np.int64, count=int(lengths.sum()))
+        return input_ids, attention_mask
+
+    def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Run the graph on one padded batch and return the manifest's output."""
         feed: dict[str, np.ndarray] = {}
         for name, onnx_type in self._input_types.items():
             if name == "input_ids":
@@ -219,33 +401,38 @@ class Embedder:
             feed[name] = value.astype(np.int32) if onnx_type == "tensor(int32)" else value
         return self._session.run([self.manifest.graph.output_name], feed)[0]
 
-    def postprocess(self, output: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Step 3: pool (unless the graph did), normalize and truncate to ``dim`` as the manifest says."""
-        graph = self.manifest.graph
-        pooled = output if graph.pooling_in_graph else pool(output, attention_mask, self.manifest.pooling)
-        if self.manifest.normalize and not graph.normalize_in_graph:
+    def _pool(self, output: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Pool token embeddings as the manifest says (unless the graph did)."""
+        if self.manifest.graph.pooling_in_graph:
+            return output
+        return pool(output, attention_mask, self.manifest.pooling)
+
+    def _finish(self, pooled: np.ndarray, options: _CallOptions) -> np.ndarray:
+        """Normalize and truncate pooled vectors as the call asks."""
+        if options.normalize_full:
             pooled = normalize(pooled)
-        if self._dim is not None and self._dim != pooled.shape[1]:
-            return truncate_dim(pooled, self._dim, renormalize=self.manifest.normalize)
-        return pooled.astype(np.float32, copy=False)
-
-    def pad(self, encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
-        """Step 1b: pad encodings to the longest one; return ``(input_ids, attention_mask)`` as int64."""
-        longest = max(len(e.ids) for e in encodings)
-        input_ids = np.full((len(encodings), longest), self.manifest.tokenizer.pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(encodings), longest), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            n = len(encoding.ids)
-            input_ids[row, :n] = encoding.ids
-            attention_mask[row, :n] = 1
-        return input_ids, attention_mask
-
-    def _prompt_length(self, prompt: str) -> int:
-        # As sentence-transformers counts it: the prompt's tokens with [CLS], without the closing [SEP].
-        return max(len(self._tokenizer.encode(prompt).ids) - 1, 0) if prompt else 0
+        if options.dim < pooled.shape[1]:
+            pooled = pooled[:, : options.dim]
+        if options.normalize_out:
+            return normalize(pooled)
+        return np.ascontiguousarray(pooled, dtype=np.float32)
 
     def __repr__(self) -> str:
         return f"Embedder({str(self.folder)!r}, dim={self.dim}, pooling={self.manifest.pooling.value})"
+
+
+@dataclass(frozen=True)
+class _CallOptions:
+    """One call's checked arguments."""
+
+    batch_size: int
+    max_batch_tokens: int | None
+    prompt: str
+    skip_tokens: int
+    dim: int
+    normalize_full: bool  # normalize the full-width vector first (the model's own output, as ST returns it)
+    normalize_out: bool  # normalize the returned (possibly truncated) vector
+    precision: Precision
 
 
 def _load_tokenizer(path: Path, manifest: Manifest) -> Tokenizer:
@@ -263,7 +450,7 @@ def _load_tokenizer(path: Path, manifest: Manifest) -> Tokenizer:
     return tokenizer
 
 
-def _check_graph(session: ort.InferenceSession, manifest: Manifest, model_file: Path) -> None:
+def check_graph(session: ort.InferenceSession, manifest: Manifest, model_file: Path) -> None:
     outputs = [o.name for o in session.get_outputs()]
     if manifest.graph.output_name not in outputs:
         raise ArtifactError(
@@ -285,12 +472,52 @@ def _parse_kind(kind: TextKind | str) -> TextKind:
         raise InputError(f"kind must be 'query' or 'document', got {kind!r}") from None
 
 
-def _check_texts(texts: Sequence[object]) -> None:
-    if not isinstance(texts, Sequence):
-        raise InputError(f"texts must be a list of strings, got {type(texts).__name__}")
+def _check_dim(dim: object, manifest: Manifest) -> None:
+    """Refuse a ``dim`` the model cannot give; warn for one it was not trained at."""
+    if dim is None:
+        return
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 0 < dim <= manifest.embedding_dim:
+        raise InputError(f"dim must be between 1 and {manifest.embedding_dim}, got {dim!r}")
+    if manifest.matryoshka_dims and dim not in manifest.matryoshka_dims:
+        # Allowed (any prefix is a valid vector), but only trained dims keep their accuracy.
+        import warnings
+
+        warnings.warn(
+            f"dim {dim} is not one of the Matryoshka dims {list(manifest.matryoshka_dims)} this model was "
+            "trained for; accuracy may drop",
+            stacklevel=4,
+        )
+
+
+def _text_chunks(texts: Iterable[str] | str, size: int) -> Iterator[list[str]]:
+    """Lists of at most ``size`` texts from any iterable of strings (a single string is one text).
+
+    A sized input is checked whole before the first chunk, so a bad item fails the call before any work.
+
+    Raises:
+        InputError: If ``texts`` is not an iterable of strings, naming the first bad item's index.
+    """
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+        raise InputError(f"texts must be an iterable of strings, got {type(texts).__name__}")
+    if isinstance(texts, Sequence):
+        for index, text in enumerate(texts):
+            _check_text(index, text)
+    chunk: list[str] = []
     for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InputError(f"texts[{index}] is {type(text).__name__}, not str; every text must be a string")
+        _check_text(index, text)
+        chunk.append(text)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_text(index: int, text: object) -> None:
+    if not isinstance(text, str):
+        raise InputError(f"texts[{index}] is {type(text).__name__}, not str; every text must be a string")
 
 
 def _head(text: str, chars: int) -> str:
@@ -311,7 +538,7 @@ def length_sorted_batches(
     A batch holds at most ``batch_size`` rows and, when ``max_batch_tokens`` is set, at most that many tokens
     once padded to its longest row (its first); a row longer than the budget goes alone.
     """
-    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
     order = np.argsort(-lengths, kind="stable")
     start = 0
     while start < len(order):
@@ -322,7 +549,9 @@ def length_sorted_batches(
         start += rows
 
 
-def _progress(total: int, show: bool) -> Any:
+def _progress(texts: object, show: bool) -> Any:
+    """A progress bar over texts (with a total when ``texts`` has a length), or None."""
+    total = len(texts) if isinstance(texts, Sized) and not isinstance(texts, str) else None
     if not show or total == 0:
         return None
     from tqdm.auto import tqdm  # imported only when asked for: keeps import and cold start lean

@@ -45,13 +45,18 @@ def make_toy_tokenizer():  # -> tokenizers.Tokenizer
     return tokenizer
 
 
-def make_toy_graph(path: Path, table: np.ndarray) -> None:
-    """last_hidden_state = table[input_ids] * attention_mask[..., None] (so the mask is a real input)."""
+def make_toy_graph(path: Path, table: np.ndarray, with_matmul: bool = False) -> None:
+    """last_hidden_state = table[input_ids] * attention_mask[..., None] (so the mask is a real input).
+
+    With ``with_matmul`` the looked-up rows also go through a ``DIM x DIM`` MatMul (a near-identity projection),
+    so a quantizer has a weight to quantize.
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    lookup = "gathered" if with_matmul else "looked_up"
     nodes = [
-        helper.make_node("Gather", ["table", "input_ids"], ["looked_up"]),
+        helper.make_node("Gather", ["table", "input_ids"], [lookup]),
         helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
         helper.make_node("Unsqueeze", ["mask_f", "axis"], ["mask_3d"]),
         helper.make_node("Mul", ["looked_up", "mask_3d"], ["last_hidden_state"]),
@@ -66,18 +71,25 @@ def make_toy_graph(path: Path, table: np.ndarray) -> None:
         outputs=[helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", DIM])],
         initializer=[numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array([2]), "axis")],
     )
+    if with_matmul:
+        noise = np.random.default_rng(0).normal(0, 0.05, (table.shape[1], table.shape[1]))
+        projection = (np.eye(table.shape[1]) + noise).astype(np.float32)
+        graph.node.insert(1, helper.make_node("MatMul", ["gathered", "projection"], ["looked_up"]))
+        graph.initializer.append(numpy_helper.from_array(projection, "projection"))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
 
 
-def make_toy_artifact(folder: Path, pooling: Pooling = Pooling.MEAN, normalize: bool = True, **fields) -> Path:
-    """Write a complete toy artifact folder and return it."""
+def make_toy_artifact(
+    folder: Path, pooling: Pooling = Pooling.MEAN, normalize: bool = True, with_matmul: bool = False, **fields
+) -> Path:
+    """Write a complete toy artifact folder and return it (``with_matmul``: see :func:`make_toy_graph`)."""
     import pytest
 
     pytest.importorskip("onnx", reason="the toy artifact is built with onnx (in the [test] extra)")
     folder.mkdir(parents=True)
-    make_toy_graph(folder / "model.onnx", toy_table())
+    make_toy_graph(folder / "model.onnx", toy_table(), with_matmul=with_matmul)
     make_toy_tokenizer().save(str(folder / "tokenizer.json"))
     manifest = Manifest(
         graph=GraphSpec(

@@ -1,4 +1,4 @@
-"""Plain-text tables for the end of a command (no dependency: the CLI stays lean)."""
+"""Plain-text tables for the end of a command (no dependency: reports, the pipeline and the CLI stay lean)."""
 
 from __future__ import annotations
 
