@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from edge_embed.records import RunRecord
+
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Align columns; numbers right-aligned, floats with 4 decimals.
@@ -31,3 +33,20 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
+
+
+def base_vs_finetuned_table(record: RunRecord) -> str:
+    """NDCG@10 and recall@10 of the base and finetuned models, per split and width: what a training run gained."""
+    rows = [
+        [
+            c.split,
+            c.dim,
+            c.base["ndcg@10"],
+            c.finetuned["ndcg@10"],
+            f"{c.change():+.1%}",
+            c.base["recall@10"],
+            c.finetuned["recall@10"],
+        ]
+        for c in record.comparisons()
+    ]
+    return format_table(["split", "dim", "base ndcg@10", "tuned ndcg@10", "change", "base R@10", "tuned R@10"], rows)

@@ -57,25 +57,19 @@ def run_train(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    from edge_embed.tables import format_table
+    from edge_embed.records import RunRecord
+    from edge_embed.tables import base_vs_finetuned_table
     from edge_embed.train.trainer import train
 
     run = train(config, show_progress=sys.stderr.isatty())
-    record = json.loads((run / "run.json").read_text())
-    rows = []
-    for split, by_dim in record["metrics"]["finetuned"].items():
-        for dim, tuned in by_dim.items():
-            before = record["metrics"]["base"][split][dim]["ndcg@10"]
-            rows.append(
-                [split, dim, before, tuned["ndcg@10"], f"{tuned['ndcg@10'] / before - 1:+.1%}", tuned["recall@10"]]
-            )
-    print(format_table(["split", "dim", "base ndcg@10", "finetuned ndcg@10", "change", "recall@10"], rows))
-    times = record.get("wall_time_s", {})
+    record = RunRecord.read(run)
+    print(base_vs_finetuned_table(record))
+    times = record.wall_time
     print(
-        f"run {record['run_id']}: {run}  (training {times.get('training', 0) / 60:.1f} min, "
-        f"evaluation {times.get('evaluation_before_after', 0) / 60:.1f} min)"
+        f"run {record.run_id}: {run}  (training {times.training / 60:.1f} min, "
+        f"evaluation {times.evaluation / 60:.1f} min)"
     )
-    print(f"next: edge-embed export {run} -o artifacts/{record['run_id']}")
+    print(f"next: edge-embed export {run} -o artifacts/{record.run_id}")
     return 0
 
 

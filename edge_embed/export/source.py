@@ -14,8 +14,8 @@ from typing import Any
 from edge_embed.errors import CheckpointError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import Pooling
+from edge_embed.records import RUN_RECORD
 
-RUN_RECORD = "run.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _SUPPORTED_MODULES = ("Transformer", "Pooling", "Normalize")
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from edge_embed.pipeline.runner import PipelineResult
-from edge_embed.tables import format_table
+from edge_embed.records import RUN_RECORD, RunRecord
+from edge_embed.tables import base_vs_finetuned_table, format_table
 
 
 def format_summary(result: PipelineResult) -> str:
@@ -21,27 +22,9 @@ def format_summary(result: PipelineResult) -> str:
     ]
     failed = [s for s in result.stages if s.status == "gate-failed"]
     parts += [f"{s.name}: left out, {s.detail}" for s in failed]
-    if result.run_dir is not None and (result.run_dir / "run.json").is_file():
-        record = json.loads((result.run_dir / "run.json").read_text())
-        rows = []
-        for split, by_dim in record["metrics"]["finetuned"].items():
-            for dim, tuned in by_dim.items():
-                before = record["metrics"]["base"][split][dim]
-                rows.append(
-                    [
-                        split,
-                        dim,
-                        before["ndcg@10"],
-                        tuned["ndcg@10"],
-                        f"{tuned['ndcg@10'] / before['ndcg@10'] - 1:+.1%}",
-                        before["recall@10"],
-                        tuned["recall@10"],
-                    ]
-                )
-        parts += [
-            f"\nBase vs finetuned (run {record['run_id']}):",
-            format_table(["split", "dim", "base ndcg@10", "tuned ndcg@10", "change", "base R@10", "tuned R@10"], rows),
-        ]
+    if result.run_dir is not None and (result.run_dir / RUN_RECORD).is_file():
+        record = RunRecord.read(result.run_dir)
+        parts += [f"\nBase vs finetuned (run {record.run_id}):", base_vs_finetuned_table(record)]
     if result.report_dir is not None and (result.report_dir / "report.json").is_file():
         report = json.loads((result.report_dir / "report.json").read_text())
         data = report["dataset"]

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from edge_embed._extras import require_build
+from edge_embed.records import RUN_RECORD, RunRecord
 
 if TYPE_CHECKING:
     from edge_embed.pipeline.config import PipelineConfig
@@ -42,14 +43,14 @@ def log_to_mlflow(config: PipelineConfig, result: PipelineResult) -> str:
             {f"quantize.{q.get('name') or q['method']}": json.dumps(q, sort_keys=True) for q in config.quantize}
         )
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-        if result.run_dir is not None and (result.run_dir / "run.json").is_file():
-            record = json.loads((result.run_dir / "run.json").read_text())
-            mlflow.set_tag("edge_embed.run_id", record["run_id"])
-            for stage, splits in record.get("metrics", {}).items():
+        if result.run_dir is not None and (result.run_dir / RUN_RECORD).is_file():
+            record = RunRecord.read(result.run_dir)
+            mlflow.set_tag("edge_embed.run_id", record.run_id)
+            for stage, splits in (("base", record.base_metrics), ("finetuned", record.finetuned_metrics)):
                 for split, dims in splits.items():
                     for dim, metrics in dims.items():
                         mlflow.log_metrics({_name(f"{stage}.{split}.{dim}.{k}"): v for k, v in metrics.items()})
-            mlflow.log_artifact(str(result.run_dir / "run.json"))
+            mlflow.log_artifact(str(result.run_dir / RUN_RECORD))
         if result.report_dir is not None:
             report = json.loads((result.report_dir / "report.json").read_text())
             for row in report["rows"]:

@@ -14,10 +14,10 @@ from typing import Any
 from edge_embed.errors import InputError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import MANIFEST_NAME, read_manifest
+from edge_embed.records import RUN_RECORD, RunRecord, SplitMetrics
 
 REGISTRY_DIR = ".edge-embed"
 REGISTRY_FILE = "registry.sqlite"
-RUN_RECORD = "run.json"
 REPORT_FILE = "report.json"
 SCHEMA_VERSION = 1
 SORTS = {"ndcg": "ndcg IS NULL, ndcg DESC", "p95": "p95_ms IS NULL, p95_ms ASC", "created": "a.created_at DESC"}
@@ -124,20 +124,19 @@ class Registry:
         )
 
     def _add_run(self, folder: Path) -> None:
-        record = json.loads((folder / RUN_RECORD).read_text())
-        metrics = record.get("metrics", {})
+        record = RunRecord.read(folder)
         self._db.execute(
             "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
             (
-                record["run_id"],
+                record.run_id,
                 str(folder),
-                record.get("status"),
-                record.get("created_at"),
-                record.get("finished_at"),
+                record.status.value,
+                record.created_at,
+                record.finished_at,
                 sha256_file(folder / RUN_RECORD),
-                _ndcg(metrics.get("base")),
-                _ndcg(metrics.get("finetuned")),
-                json.dumps(record),
+                _ndcg(record.base_metrics),
+                _ndcg(record.finetuned_metrics),
+                json.dumps(record.to_dict()),
             ),
         )
 
@@ -252,7 +251,7 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def _ndcg(metrics: dict[str, Any] | None) -> float | None:
+def _ndcg(metrics: SplitMetrics) -> float | None:
     """NDCG@10 at full width on the test split (dev where there is no test)."""
     if not metrics:
         return None

@@ -13,8 +13,9 @@ from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.errors import CheckpointError
-from edge_embed.export.source import RUN_RECORD, resolve_source
+from edge_embed.export.source import resolve_source
 from edge_embed.lineage.atomic import atomic_write_bytes
+from edge_embed.records import RUN_RECORD, RUN_SCHEMA_VERSION
 from edge_embed.train.config import Loss, TrainConfig
 from edge_embed.train.data import RunData, load_run_data, run_folder
 from edge_embed.train.evaluator import RetrievalEvaluator
@@ -67,6 +68,7 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
     model = SentenceTransformer(str(base), device=device, local_files_only=True)
     model.max_seq_length = config.max_seq_length
     record: dict[str, Any] = _read_record(record_path) or {
+        "schema_version": RUN_SCHEMA_VERSION,
         "run_id": run_id,
         "status": "running",
         "created_at": _now(),

@@ -14,6 +14,7 @@ pytest.importorskip("datasets", reason="training needs the [build] extra")
 pytest.importorskip("accelerate", reason="training needs the [build] extra")
 
 from edge_embed.errors import CheckpointError, InputError  # noqa: E402
+from edge_embed.records import RUN_SCHEMA_VERSION, RunRecord  # noqa: E402
 from edge_embed.train import DataSource, preset, train  # noqa: E402
 
 pytestmark = pytest.mark.build
@@ -57,6 +58,9 @@ def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_pat
             assert 0 < record["metrics"][stage][split]["384"]["ndcg@10"] <= 1
     assert record["loss_curve"] is not None and record["global_step"] == 2
     assert record["config"]["seed"] == 42 and record["versions"]["sentence-transformers"]
+    typed = RunRecord.read(run)  # what the CLI, pipeline, tracking and registry read
+    assert typed.schema_version == RUN_SCHEMA_VERSION and RunRecord.from_dict(typed.to_dict()) == typed
+    assert {(c.split, c.dim) for c in typed.comparisons()} == {(s, d) for s in ("dev", "test") for d in ("384", "128")}
 
     # The same command again finds the finished run and does no work.
     stamp = (run / "run.json").stat().st_mtime_ns
