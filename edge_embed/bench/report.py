@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edge_embed.errors import InputError
 from edge_embed.eval.metrics import PRIMARY_METRIC
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.tables import format_table
+
+# Without budgets, the deployable artifact keeps NDCG@10 within this (relative) of the baseline (fp32).
+DEFAULT_MAX_DROP = 0.01
 
 REPORT_FILES = ("report.json", "report.md", "pareto.png")
 
@@ -45,17 +49,29 @@ def recommend(
     budget_ms: float | None = None,
     budget_mb: float | None = None,
     min_ndcg: float | None = None,
+    *,
+    baseline: str | Path | None = None,
+    max_drop: float = DEFAULT_MAX_DROP,
 ) -> dict[str, Any] | None:
-    """Pick the artifact row to deploy under the budgets.
+    """Pick the artifact row to deploy: the one rule bench and the pipeline share.
 
-    Among edge-embed rows within ``budget_ms`` (p95 at batch 1) and ``budget_mb`` (cold-start peak RSS) and at
-    or above ``min_ndcg``: the most accurate when a latency or memory budget is set, otherwise the fastest.
+    With budgets: among edge-embed rows within ``budget_ms`` (p95 at batch 1) and ``budget_mb`` (cold-start peak
+    RSS) and at or above ``min_ndcg``, the most accurate when a latency or memory budget is set, otherwise the
+    fastest. Without budgets but with ``baseline`` (the path of a benchmarked artifact, e.g. the fp32 export): the
+    fastest full-width artifact whose NDCG@10 is within ``max_drop`` (relative) of the baseline's.
 
     Returns:
-        ``{"label", "reason", ...budgets}``, or None when no budget was given; ``label`` is None when no row fits.
+        ``{"label", "path", "dim", "reason", ...budgets}``; None when neither budgets nor a baseline were given;
+        ``label`` is None when no row fits.
+
+    Raises:
+        InputError: If ``baseline`` is not one of the benchmarked artifacts.
     """
+    budgets = {"budget_ms": budget_ms, "budget_mb": budget_mb, "min_ndcg": min_ndcg}
     if budget_ms is None and budget_mb is None and min_ndcg is None:
-        return None
+        if baseline is None:
+            return None
+        return _within_drop_of(rows, str(baseline), max_drop, budgets)
     fits = [
         row
         for row in rows
@@ -64,7 +80,6 @@ def recommend(
         and (budget_mb is None or (peak_rss(row) or float("inf")) <= budget_mb)
         and (min_ndcg is None or row["metrics"][PRIMARY_METRIC] >= min_ndcg)
     ]
-    budgets = {"budget_ms": budget_ms, "budget_mb": budget_mb, "min_ndcg": min_ndcg}
     if not fits:
         return {"label": None, "reason": "no artifact meets the budget", **budgets}
     if budget_ms is not None or budget_mb is not None:
@@ -73,6 +88,20 @@ def recommend(
     else:
         best = min(fits, key=lambda r: (p95(r), -r["metrics"][PRIMARY_METRIC]))
         reason = f"fastest p95 with {PRIMARY_METRIC} >= {min_ndcg}"
+    return {"label": best["label"], "path": best["path"], "dim": best["dim"], "reason": reason, **budgets}
+
+
+def _within_drop_of(
+    rows: Sequence[dict[str, Any]], baseline: str, max_drop: float, budgets: dict[str, float | None]
+) -> dict[str, Any]:
+    """The fastest full-width artifact row within ``max_drop`` of the ``baseline`` artifact's NDCG@10."""
+    full = [r for r in rows if r["kind"] == "artifact" and r["label"] == r["artifact"]]
+    base = next((r for r in full if r["path"] == baseline), None)
+    if base is None:
+        raise InputError(f"baseline {baseline} is not among the benchmarked artifacts")
+    floor = base["metrics"][PRIMARY_METRIC] * (1 - max_drop)
+    best = min((r for r in full if r["metrics"][PRIMARY_METRIC] >= floor), key=p95)
+    reason = f"fastest p95 with NDCG@10 within {max_drop:.0%} of {base['precision']}"
     return {"label": best["label"], "path": best["path"], "dim": best["dim"], "reason": reason, **budgets}
 
 

@@ -26,7 +26,7 @@ from edge_embed.data.beir import RetrievalDataset
 from edge_embed.errors import InputError
 from edge_embed.eval.cache import dataset_fingerprint, evaluate_cached
 from edge_embed.eval.retrieval import TextEmbedder
-from edge_embed.lineage.chain import resolve_lineage
+from edge_embed.lineage.chain import LinkKind, resolve_lineage
 from edge_embed.lineage.manifest import read_manifest
 from edge_embed.runtime.embedder import Embedder
 
@@ -183,7 +183,7 @@ def _load_reference(artifact: Path, settings: BenchSettings) -> _Candidate:
     from edge_embed.bench.reference import SentenceTransformersReference
 
     lineage = resolve_lineage(artifact)
-    root = next(link for link in lineage.links if link.kind in ("checkpoint", "base-model"))
+    root = next(link for link in lineage.links if link.kind in (LinkKind.CHECKPOINT, LinkKind.BASE_MODEL))
     if root.path is None or not Path(root.path).is_dir():
         raise InputError(
             f"--reference runs the checkpoint {artifact} was exported from ({root.path}), which is not on this machine"

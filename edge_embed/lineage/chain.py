@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +13,52 @@ from edge_embed.errors import ArtifactError, IntegrityError, LineageError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import Manifest, manifest_sha256, read_manifest, verify_files
 
-OK = "ok"
-BROKEN = "broken"  # present but altered: a hash differs from the one its child recorded
-MISSING = "missing"  # recorded but not found
-ABSENT = "absent"  # a training-side link (checkpoint, run) not on this machine: only its recorded identity is known
+
+class LinkStatus(str, Enum):
+    """What checking one link of a lineage chain found."""
+
+    OK = "ok"
+    BROKEN = "broken"  # present but altered: a hash differs from the one its child recorded
+    MISSING = "missing"  # recorded but not found
+    ABSENT = "absent"  # a training-side link (checkpoint, run) not on this machine: only its recorded identity
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkKind(str, Enum):
+    """What one link of a lineage chain is."""
+
+    ARTIFACT = "artifact"
+    CHECKPOINT = "checkpoint"
+    RUN = "run"
+    BASE_MODEL = "base-model"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+OK, BROKEN, MISSING, ABSENT = LinkStatus.OK, LinkStatus.BROKEN, LinkStatus.MISSING, LinkStatus.ABSENT
 
 
 @dataclass(frozen=True)
 class Link:
     """One step of a lineage chain."""
 
-    kind: str  # artifact, checkpoint, run, base-model
+    kind: LinkKind
     path: str | None
     identity: str | None  # manifest sha256, weights sha256 or run id
-    status: str
+    status: LinkStatus
     detail: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "kind": self.kind,
+            "kind": self.kind.value,
             "path": self.path,
             "identity": self.identity,
-            "status": self.status,
+            "status": self.status.value,
             "detail": self.detail,
             "facts": self.facts,
         }
@@ -76,18 +99,18 @@ class Lineage:
         facts: dict[str, Any] = {
             "manifest_sha256": self.artifact.identity,
             "chain": [
-                {"kind": link.kind, "identity": link.identity, "status": link.status, "path": link.path}
+                {"kind": link.kind.value, "identity": link.identity, "status": link.status.value, "path": link.path}
                 for link in self.links
             ],
             "status": "broken" if self.problems() else "ok",
         }
         for link in self.links:
-            if link.kind == "artifact" and "quantization" in link.facts and "quantization" not in facts:
+            if link.kind is LinkKind.ARTIFACT and "quantization" in link.facts and "quantization" not in facts:
                 facts["quantization"] = link.facts["quantization"]
-            if link.kind == "run":
+            if link.kind is LinkKind.RUN:
                 facts["run_id"] = link.identity
                 facts["data"] = link.facts.get("data", [])
-            if link.kind == "base-model":
+            if link.kind is LinkKind.BASE_MODEL:
                 facts["base_model"] = {"path": link.path, "weights_sha256": link.identity}
         facts.setdefault("run_id", None)
         return facts
@@ -101,10 +124,10 @@ class Lineage:
         lines = []
         for depth, link in enumerate(self.links):
             prefix = "" if depth == 0 else "   " * (depth - 1) + "└─ "
-            ident = "" if link.kind == "run" else f"  sha256 {(link.identity or '?')[:12]}"
+            ident = "" if link.kind is LinkKind.RUN else f"  sha256 {(link.identity or '?')[:12]}"
             note = f"  ({link.detail})" if link.detail else ""
             lines.append(f"{prefix}{_label(link)}{ident}  [{link.status}]{note}")
-            if link.kind == "run":
+            if link.kind is LinkKind.RUN:
                 for source in link.facts.get("data", []):
                     hashes = ", ".join(f"{Path(f['path']).name} {f['sha256'][:12]}" for f in source.get("files", []))
                     lines.append(
@@ -133,14 +156,16 @@ def resolve_lineage(artifact: str | Path) -> Lineage:
         parent_folder = _find_parent(folder, manifest.parent)
         recorded = manifest.parent.get("manifest_sha256")
         if parent_folder is None:
-            links.append(Link("artifact", manifest.parent.get("path"), recorded, MISSING, "parent folder not found"))
+            links.append(
+                Link(LinkKind.ARTIFACT, manifest.parent.get("path"), recorded, MISSING, "parent folder not found")
+            )
             return Lineage(tuple(links))
         actual = manifest_sha256(parent_folder)
         parent_manifest = read_manifest(parent_folder)
         link = _artifact_link(parent_folder, parent_manifest, actual)
         if actual != recorded:
             link = Link(
-                "artifact",
+                LinkKind.ARTIFACT,
                 str(parent_folder),
                 actual,
                 BROKEN,
@@ -161,8 +186,8 @@ def _artifact_link(folder: Path, manifest: Manifest, sha: str) -> Link:
     try:
         verify_files(folder, manifest)
     except (ArtifactError, IntegrityError) as exc:
-        return Link("artifact", str(folder), sha, BROKEN, str(exc).split(";")[0], facts)
-    return Link("artifact", str(folder), sha, OK, "", facts)
+        return Link(LinkKind.ARTIFACT, str(folder), sha, BROKEN, str(exc).split(";")[0], facts)
+    return Link(LinkKind.ARTIFACT, str(folder), sha, OK, "", facts)
 
 
 def _find_parent(child: Path, parent: dict[str, Any]) -> Path | None:
@@ -179,7 +204,7 @@ def _source_links(source: dict[str, Any]) -> list[Link]:
     links = []
     path = source.get("path")
     weights = Path(str(path)) / str(source.get("weights_file", ""))
-    kind = "checkpoint" if source.get("run_id") else "base-model"
+    kind = LinkKind.CHECKPOINT if source.get("run_id") else LinkKind.BASE_MODEL
     facts = {"checkpoint": source.get("checkpoint"), "format": source.get("format")}
     links.append(_hashed_link(kind, path, weights, source.get("weights_sha256"), "weights", facts))
     if not source.get("run_id"):
@@ -188,8 +213,8 @@ def _source_links(source: dict[str, Any]) -> list[Link]:
     record_file = Path(str(run_path)) / "run.json"
     run = _read_json(record_file)
     facts = _run_facts(run) if run else {}
-    run_link = _hashed_link("run", run_path, record_file, source.get("run_record_sha256"), "run.json", facts)
-    links.append(Link("run", run_link.path, source["run_id"], run_link.status, run_link.detail, facts))
+    run_link = _hashed_link(LinkKind.RUN, run_path, record_file, source.get("run_record_sha256"), "run.json", facts)
+    links.append(Link(LinkKind.RUN, run_link.path, source["run_id"], run_link.status, run_link.detail, facts))
     if run and run.get("base_model"):
         base = run["base_model"]
         base_path = Path(str(base.get("path")))
@@ -197,13 +222,13 @@ def _source_links(source: dict[str, Any]) -> list[Link]:
             (base_path / n for n in ("model.safetensors", "pytorch_model.bin") if (base_path / n).is_file()), None
         )
         links.append(
-            _hashed_link("base-model", base.get("path"), weights_file, base.get("weights_sha256"), "weights", {})
+            _hashed_link(LinkKind.BASE_MODEL, base.get("path"), weights_file, base.get("weights_sha256"), "weights", {})
         )
     return links
 
 
 def _hashed_link(
-    kind: str, path: str | None, file: Path | None, recorded: str | None, what: str, facts: dict[str, Any]
+    kind: LinkKind, path: str | None, file: Path | None, recorded: str | None, what: str, facts: dict[str, Any]
 ) -> Link:
     """A training-side link: absent when its file is not here, broken when its sha256 changed."""
     if not recorded:
@@ -236,10 +261,10 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _label(link: Link) -> str:
-    if link.kind == "artifact":
+    if link.kind is LinkKind.ARTIFACT:
         return f"artifact {link.facts.get('precision', '?')}  {link.path}"
-    if link.kind == "checkpoint":
+    if link.kind is LinkKind.CHECKPOINT:
         return f"checkpoint {link.facts.get('checkpoint') or ''}  {link.path}"
-    if link.kind == "run":
+    if link.kind is LinkKind.RUN:
         return f"run {link.identity}  {link.path}"
     return f"{link.kind}  {link.path}"

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,18 @@ from edge_embed.registry import Registry
 
 logger = logging.getLogger(__name__)
 
-MAX_DEPLOY_DROP = 0.01  # the deployable artifact keeps NDCG@10 within 1% of fp32 unless budgets say otherwise
+
+class StageStatus(str, Enum):
+    """What happened to one pipeline stage."""
+
+    DONE = "done"
+    CACHED = "cached"  # its inputs and settings were unchanged: the earlier output was reused
+    SKIPPED = "skipped"
+    GIVEN = "given"  # the config named an existing output (e.g. a checkpoint to export)
+    GATE_FAILED = "gate-failed"  # a quantization its accuracy gate refused
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -29,7 +41,7 @@ class Stage:
     """What one stage did."""
 
     name: str
-    status: str  # done, cached, skipped, given, gate-failed
+    status: StageStatus
     output: str | None = None
     seconds: float = 0.0
     detail: str = ""
@@ -94,7 +106,7 @@ def run_pipeline(config: PipelineConfig, show_progress: bool = True) -> Pipeline
     return result
 
 
-def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: str = "done") -> Path:
+def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: StageStatus = StageStatus.DONE) -> Path:
     logger.info("stage %s", name)
     start = time.time()
     output = work()
@@ -105,13 +117,13 @@ def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: 
 def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool) -> Path:
     """The folder to export: the run (trained or cached), a given checkpoint, or the bundled base model."""
     if "checkpoint" in config.train:
-        result.stages.append(Stage("train", "given", config.train["checkpoint"]))
+        result.stages.append(Stage("train", StageStatus.GIVEN, config.train["checkpoint"]))
         return Path(config.train["checkpoint"])
     if config.train.get("skip"):
         from edge_embed.train.trainer import base_model_folder
 
         base = base_model_folder(config.train.get("base_model"))
-        result.stages.append(Stage("train", "skipped", str(base), detail="exporting the base model"))
+        result.stages.append(Stage("train", StageStatus.SKIPPED, str(base), detail="exporting the base model"))
         return base
     from edge_embed.train.data import load_run_data, run_folder
 
@@ -120,7 +132,7 @@ def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool) 
     result.run_dir = run_dir
     record = run_dir / "run.json"
     if record.is_file() and json.loads(record.read_text()).get("status") == "finished":
-        result.stages.append(Stage("train", "cached", str(run_dir)))
+        result.stages.append(Stage("train", StageStatus.CACHED, str(run_dir)))
         return run_dir
     from edge_embed._extras import require_build
 
@@ -135,7 +147,7 @@ def _export(config: PipelineConfig, state: _State, result: PipelineResult, sourc
     key = _key(_identity(source), config.export)
     result.artifacts["fp32"] = output
     if state.cached("export", key, output):
-        result.stages.append(Stage("export", "cached", str(output)))
+        result.stages.append(Stage("export", StageStatus.CACHED, str(output)))
         return output
     from edge_embed._extras import require_build
 
@@ -164,7 +176,7 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
     gate_split = entry.get("gate_split", config.data["dev_split"])
     key = _key(_identity(fp32), entry, _data_identity(config, [config.data["train_split"], gate_split]))
     if state.cached(stage, key, output):
-        result.stages.append(Stage(stage, "cached", str(output)))
+        result.stages.append(Stage(stage, StageStatus.CACHED, str(output)))
         result.artifacts[name] = output
         return
     from edge_embed._extras import require_build
@@ -199,7 +211,7 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
     try:
         _timed(result, stage, work)
     except GateError as exc:
-        result.stages.append(Stage(stage, "gate-failed", None, detail=str(exc)))
+        result.stages.append(Stage(stage, StageStatus.GATE_FAILED, None, detail=str(exc)))
         return
     state.record(stage, key, output)
     result.artifacts[name] = output
@@ -213,7 +225,7 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
     result.report_dir = output
     key = _key([_identity(p) for p in result.artifacts.values()], bench, _data_identity(config, [bench["split"]]))
     if state.cached("bench", key, output):
-        result.stages.append(Stage("bench", "cached", str(output)))
+        result.stages.append(Stage("bench", StageStatus.CACHED, str(output)))
         return
     from edge_embed.bench import recommend, run_bench, write_report
     from edge_embed.data.beir import load_beir
@@ -240,7 +252,11 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
         )
         report["dataset"]["path"] = str(config.data_path)
         report["recommendation"] = recommend(
-            report["rows"], bench.get("budget_ms"), bench.get("budget_mb"), bench.get("min_ndcg")
+            report["rows"],
+            bench.get("budget_ms"),
+            bench.get("budget_mb"),
+            bench.get("min_ndcg"),
+            baseline=result.artifacts["fp32"],
         )
         report["pipeline"] = {"name": config.name, "config": str(config.source)}
         return write_report(report, output, overwrite=True)
@@ -250,21 +266,16 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
 
 
 def _choose_deployable(result: PipelineResult) -> None:
-    """The recommended artifact if budgets were given, else the fastest within 1% NDCG@10 of fp32."""
+    """The benchmark's recommendation (budgets if given, else the fastest within 1% NDCG@10 of fp32)."""
     if result.report_dir is None or not (result.report_dir / "report.json").is_file():
         return
+    from edge_embed.bench import recommend
+
     report = json.loads((result.report_dir / "report.json").read_text())
-    choice = report.get("recommendation")
+    # A report cached before bench recorded the baseline rule gets the same rule here.
+    choice = report.get("recommendation") or recommend(report["rows"], baseline=result.artifacts["fp32"])
     if choice and choice.get("label"):
         result.deployable, result.deploy_reason = Path(choice["path"]), choice["reason"]
-        return
-    full = [r for r in report["rows"] if r["kind"] == "artifact" and r["label"] == r["artifact"]]
-    fp32 = next((r for r in full if r["path"] == str(result.artifacts["fp32"])), full[0])
-    floor = fp32["metrics"]["ndcg@10"] * (1 - MAX_DEPLOY_DROP)
-    keeps = [r for r in full if r["metrics"]["ndcg@10"] >= floor]
-    best = min(keeps, key=lambda r: r["latency_ms"]["p95"]["median"])
-    result.deployable = Path(best["path"])
-    result.deploy_reason = f"fastest p95 with NDCG@10 within {MAX_DEPLOY_DROP:.0%} of fp32"
 
 
 def _mlflow(config: PipelineConfig, state: _State, result: PipelineResult) -> None:
@@ -273,11 +284,11 @@ def _mlflow(config: PipelineConfig, state: _State, result: PipelineResult) -> No
     assert result.report_dir is not None
     key = _key([_identity(p) for p in [result.run_dir, *result.artifacts.values(), result.report_dir] if p])
     if state.cached("mlflow", key, result.report_dir):
-        result.stages.append(Stage("mlflow", "cached", (config.mlflow or {}).get("tracking_uri")))
+        result.stages.append(Stage("mlflow", StageStatus.CACHED, (config.mlflow or {}).get("tracking_uri")))
         return
     start = time.time()
     run_id = log_to_mlflow(config, result)
-    result.stages.append(Stage("mlflow", "done", run_id, time.time() - start))
+    result.stages.append(Stage("mlflow", StageStatus.DONE, run_id, time.time() - start))
     state.record("mlflow", key, result.report_dir)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from edge_embed.pipeline.runner import PipelineResult
+from edge_embed.pipeline.runner import PipelineResult, StageStatus
 from edge_embed.records import RUN_RECORD, RunRecord
 from edge_embed.tables import base_vs_finetuned_table, format_table
 
@@ -15,12 +15,12 @@ def format_summary(result: PipelineResult) -> str:
         format_table(
             ["stage", "status", "time", "output"],
             [
-                [s.name, s.status, f"{s.seconds:.0f} s" if s.status == "done" else "-", s.output or s.detail]
+                [s.name, s.status, f"{s.seconds:.0f} s" if s.status is StageStatus.DONE else "-", s.output or s.detail]
                 for s in result.stages
             ],
         )
     ]
-    failed = [s for s in result.stages if s.status == "gate-failed"]
+    failed = [s for s in result.stages if s.status is StageStatus.GATE_FAILED]
     parts += [f"{s.name}: left out, {s.detail}" for s in failed]
     if result.run_dir is not None and (result.run_dir / RUN_RECORD).is_file():
         record = RunRecord.read(result.run_dir)

@@ -10,7 +10,7 @@ from edge_embed.bench import BenchSettings, recommend, run_bench
 from edge_embed.bench.report import pareto_front
 from edge_embed.cli.main import main
 from edge_embed.data import load_beir
-from edge_embed.errors import LineageError
+from edge_embed.errors import InputError, LineageError
 from edge_embed.eval.retrieval import evaluate_artifact
 from edge_embed.lineage import manifest_sha256, resolve_lineage
 from tests.helpers.toy import make_toy_artifact
@@ -234,3 +234,16 @@ def test_pareto_front_and_recommendation():
     assert recommend(rows, min_ndcg=0.85)["label"] == "mid"
     assert recommend(rows, budget_ms=1)["label"] is None
     assert recommend([row("ref", 1.0, 0.99, kind="reference"), *rows], budget_ms=3)["label"] == "fast"
+
+
+def test_recommendation_without_budgets_keeps_accuracy_of_the_baseline():
+    rows = [row("fp32", 8.0, 0.900), row("int8", 3.0, 0.893), row("int4", 2.0, 0.850), row("ref", 1.0, 0.99, kind="reference")]
+    for r in rows:
+        r.update(artifact=r["label"], path=f"/a/{r['label']}", precision=r["label"])
+    choice = recommend(rows, baseline="/a/fp32")
+    assert choice["label"] == "int8" and choice["reason"] == "fastest p95 with NDCG@10 within 1% of fp32"
+    assert recommend(rows, baseline="/a/fp32", max_drop=0.06)["label"] == "int4"
+    assert recommend(rows, baseline="/a/fp32", max_drop=0.0)["label"] == "fp32"
+    assert recommend(rows, budget_ms=2.5, baseline="/a/fp32")["label"] == "int4"  # budgets take precedence
+    with pytest.raises(InputError, match="baseline /a/gone is not among the benchmarked artifacts"):
+        recommend(rows, baseline="/a/gone")
