@@ -16,8 +16,8 @@ import numpy as np
 from edge_embed.errors import EdgeEmbedError
 from edge_embed.eval.retrieval import TextEmbedder
 
-# A fresh process imports the runtime, loads the artifact and embeds one query; it reports its own peak RSS
-# (VmHWM: rusage's ru_maxrss would carry the parent's peak across fork and exec).
+# A fresh process imports the runtime, loads the artifact as users do (sha256 check included) and embeds one query;
+# it reports its own peak RSS (VmHWM: rusage's ru_maxrss would carry the parent's peak across fork and exec).
 _REPORT = (
     "import json\n"
     "status = open('/proc/self/status').read() if __import__('os').path.exists('/proc/self/status') else ''\n"
@@ -26,7 +26,7 @@ _REPORT = (
 )
 EDGE_EMBED_PROGRAM = (
     "import sys, time\nt0 = time.perf_counter()\nfrom edge_embed import Embedder\nt1 = time.perf_counter()\n"
-    "e = Embedder.load(sys.argv[1], threads=int(sys.argv[2]) or None, verify=False)\nt2 = time.perf_counter()\n"
+    "e = Embedder.load(sys.argv[1], threads=int(sys.argv[2]) or None)\nt2 = time.perf_counter()\n"
     "e.embed([sys.argv[3]], kind='query')\nt3 = time.perf_counter()\n" + _REPORT
 )
 SENTENCE_TRANSFORMERS_PROGRAM = (

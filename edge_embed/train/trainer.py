@@ -203,6 +203,7 @@ def _make_trainer(
         metric_for_best_model="eval_dev_ndcg@10",
         greater_is_better=True,
         logging_steps=10,
+        logging_first_step=True,  # the loss curve starts at step 1, also for runs shorter than 10 steps
         report_to="none",
         use_cpu=model.device.type == "cpu",
         disable_tqdm=not show_progress,

@@ -62,7 +62,14 @@ def test_pairset_drops_duplicates_and_empty_rows_and_counts_them():
 
 def test_beir_pairs_and_fingerprints(medquad_mini):
     rows, files = pairs_from_beir(medquad_mini, "train")
-    assert len(rows) == 223 and all(len(f["sha256"]) == 64 for f in files)
+    # One pair per relevant (query, passage) line of the split's qrels, read here independently.
+    lines = (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]
+    relevant = {tuple(line.split("\t")[:2]) for line in lines if line.strip() and int(line.split("\t")[2]) > 0}
+    assert len(rows) == len(relevant) > 0 and all(len(f["sha256"]) == 64 for f in files)
+    import hashlib
+
+    qrels_file = next(f for f in files if f["path"].endswith("train.tsv"))
+    assert qrels_file["sha256"] == hashlib.sha256((medquad_mini / "qrels" / "train.tsv").read_bytes()).hexdigest()
 
 
 def test_beir_qrels_with_unknown_id_and_empty_split(tmp_path):
@@ -124,4 +131,5 @@ def test_leakage_finds_shared_queries_and_passages(tmp_path):
     pairs.extend([("what is  x?", "unrelated", None), ("other", "passage ONE.", None)])
     report = check_leakage(pairs, load_beir(folder, "test"))
     assert (report.query_overlap, report.passage_overlap) == (1, 1) and report.leaked
-    assert json.dumps(report.to_dict())
+    assert json.loads(json.dumps(report.to_dict())) == report.to_dict()  # JSON-ready for the run record
+    assert (report.to_dict()["query_overlap"], report.to_dict()["passage_overlap"]) == (1, 1)

@@ -156,8 +156,11 @@ def test_prompt_tokens_are_excluded_when_include_prompt_is_false(tmp_path):
 def test_cls_pooling_from_manifest(tmp_path):
     folder = make_toy_artifact(tmp_path / "cls", pooling=Pooling.CLS)
     got = Embedder.load(folder).embed(["pump", "seal leak"])
-    # [CLS] is the first token of every text: both rows are the same normalized [CLS] vector.
-    np.testing.assert_allclose(got[0], got[1])
+    # [CLS] is the first token of every text: each row is the normalized [CLS] row of the table.
+    from tests.helpers.toy import VOCAB, toy_table
+
+    cls = toy_table()[VOCAB["[CLS]"]]
+    np.testing.assert_allclose(got, np.stack([cls, cls]) / np.linalg.norm(cls), atol=1e-6)
 
 
 def test_concurrent_calls_from_threads_match_sequential(toy_artifact):
