@@ -13,6 +13,7 @@ from edge_embed.data import load_beir
 from edge_embed.errors import InputError, LineageError
 from edge_embed.eval.retrieval import evaluate_artifact
 from edge_embed.lineage import manifest_sha256, resolve_lineage
+from edge_embed.lineage.manifest import Pooling
 from tests.helpers.toy import make_toy_artifact
 
 FAST = ["--rounds", "2", "--latency-queries", "5", "--throughput-texts", "4", "--batch-size", "2"]
@@ -53,6 +54,7 @@ def parent_and_child(tmp_path):
     parent = make_toy_artifact(tmp_path / "fp32")
     child = make_toy_artifact(
         tmp_path / "int8",
+        pooling=Pooling.MAX,  # a child that embeds differently from its parent, so swapped rows would show
         parent={"manifest_sha256": manifest_sha256(parent), "path": str(parent), "precision": "fp32"},
         options={"quantization": {"method": "dynamic-int8"}},
     )
@@ -148,9 +150,13 @@ def test_bench_writes_three_reports_with_numbers_that_agree_with_eval(parent_and
     assert [(r["label"], r["dim"]) for r in report["rows"]] == [("fp32", 8), ("fp32@4", 4), ("int8", 8), ("int8@4", 4)]
 
     dataset = load_beir(toy_data, "test")
-    expected = evaluate_artifact(Embedder.load(parent), dataset, dims=[4])
-    for row in report["rows"][:2]:
-        for name, value in expected[row["dim"]].items():
+    expected = {
+        "fp32": evaluate_artifact(Embedder.load(parent), dataset, dims=[4]),
+        "int8": evaluate_artifact(Embedder.load(child), dataset, dims=[4]),
+    }
+    assert expected["fp32"][8] != expected["int8"][8]  # the check below can tell the two apart
+    for row in report["rows"]:
+        for name, value in expected[row["artifact"]][row["dim"]].items():
             assert row["metrics"][name] == pytest.approx(value, abs=1e-9)
     for row in report["rows"]:
         lat = row["latency_ms"]
