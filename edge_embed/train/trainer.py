@@ -23,6 +23,7 @@ from edge_embed.versions import package_versions
 
 logger = logging.getLogger(__name__)
 FINAL_MODEL = "final"
+TRAINER_LOG = "trainer_log.jsonl"  # every log line of the trainer (loss, learning rate, dev metrics)
 
 
 def train(config: TrainConfig, show_progress: bool = True) -> Path:
@@ -150,12 +151,26 @@ def evaluate_model(model: Any, data: RunData, dims: tuple[int, ...]) -> dict[str
     return results
 
 
+def _log_to_file(path: Path) -> Any:
+    """A trainer callback that appends each log line (loss, learning rate, dev metrics) to ``path`` as JSON."""
+    from transformers import TrainerCallback
+
+    class LogToFile(TrainerCallback):  # type: ignore[misc]
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+            if logs and state.is_world_process_zero:
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+
+    return LogToFile()
+
+
 def _make_trainer(
     model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool, show_progress: bool
 ) -> Any:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
 
     from edge_embed.train.compat import BatchSamplers, losses
 
@@ -222,14 +237,21 @@ def _make_trainer(
                 trainer.stopped_by_budget = True
             return control
 
+    # The model card's widget shows a few of the run's own pairs (sentence-transformers would otherwise sample
+    # the dataset behind a console progress bar of its own).
+    first = train_dataset[:3]
+    model.model_card_data.widget = [
+        {"source_sentence": a, "sentences": [p]} for a, p in zip(first["anchor"], first["positive"], strict=True)
+    ]
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
         train_dataset=train_dataset,
         loss=loss,
         evaluator=RetrievalEvaluator(dev, "dev", config.matryoshka_dims),
-        callbacks=[TimeBudget(config.time_budget_s)],
+        callbacks=[TimeBudget(config.time_budget_s), _log_to_file(run_dir / TRAINER_LOG)],
     )
+    trainer.remove_callback(PrinterCallback)  # it prints raw log dicts to stdout when the progress bar is off
     return trainer
 
 

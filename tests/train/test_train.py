@@ -46,8 +46,13 @@ def tiny_config(pairs_file, medquad_mini, tmp_path, **overrides):
     return preset("tiny", **{**values, **overrides})
 
 
-def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_path):
+def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_path, capfd):
     run = train(tiny_config(pairs_file, medquad_mini, tmp_path), show_progress=False)
+    console = capfd.readouterr()
+    # The console stays clean: the trainer's log lines go to the run folder, no model-card progress bar.
+    assert "'loss'" not in console.out and "Computing widget examples" not in console.err
+    logged = [json.loads(line) for line in (run / "trainer_log.jsonl").read_text().splitlines()]
+    assert any("loss" in e for e in logged) and any("eval_dev_ndcg@10" in e for e in logged)
     record = json.loads((run / "run.json").read_text())
     assert record["status"] == "finished" and (run / "final" / "modules.json").is_file()
     assert record["pii_replacements"] == {"email": 1}
