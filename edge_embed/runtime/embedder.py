@@ -179,12 +179,7 @@ class Embedder:
             InputError: If an item is not a string, or an argument is out of range.
         """
         options = self._options(batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, precision)
-        progress = _progress(texts, show_progress)
-        parts = list(self._stream(texts, options, _TOKENIZE_CHUNK, progress))
-        if progress is not None:
-            progress.close()
-        vectors = np.concatenate(parts) if parts else np.empty((0, options.dim), dtype=np.float32)
-        return quantize(vectors, options.precision, ranges)
+        return quantize(self._embed_all(texts, options, show_progress), options.precision, ranges)
 
     def embed_iter(
         self,
@@ -261,12 +256,7 @@ class Embedder:
             precision,
         )
         options = replace(options, normalize_full=self._model_normalizes)
-        progress = _progress(sentences, show_progress_bar)
-        parts = list(self._stream(sentences, options, _TOKENIZE_CHUNK, progress))
-        if progress is not None:
-            progress.close()
-        vectors = np.concatenate(parts) if parts else np.empty((0, options.dim), dtype=np.float32)
-        vectors = quantize(vectors, options.precision)
+        vectors = quantize(self._embed_all(sentences, options, show_progress_bar), options.precision)
         return vectors[0] if isinstance(sentences, str) else vectors
 
     def token_count(
@@ -341,6 +331,7 @@ class Embedder:
 
     def _resolve_prompt(self, kind: TextKind | str, prompt_name: str | None, prompt: str | None) -> str:
         """The text to prepend: a literal ``prompt``, else the manifest's ``prompt_name``, else ``kind``'s prompt."""
+        kind = _parse_kind(kind)  # checked even when a prompt overrides it
         if prompt is not None:
             if not isinstance(prompt, str):
                 raise InputError(f"prompt must be a string, got {type(prompt).__name__}")
@@ -350,7 +341,7 @@ class Embedder:
                 known = sorted(self.manifest.prompts) or "none"
                 raise InputError(f"prompt_name {prompt_name!r} is not one of this model's prompts ({known})")
             return self.manifest.prompts[prompt_name]
-        return self.manifest.prompts.get(_parse_kind(kind).value, "")
+        return self.manifest.prompts.get(kind.value, "")
 
     def _prompt_length(self, prompt: str) -> int:
         # As sentence-transformers counts it: the prompt's tokens with [CLS], without the closing [SEP].
@@ -359,6 +350,14 @@ class Embedder:
         if prompt not in self._prompt_lengths:
             self._prompt_lengths[prompt] = max(len(self._tokenizer.encode(prompt)) - 1, 0)
         return self._prompt_lengths[prompt]
+
+    def _embed_all(self, texts: Iterable[str] | str, options: _CallOptions, show_progress: bool) -> np.ndarray:
+        """All of ``texts`` as one float32 array, with a progress bar if asked."""
+        progress = _progress(texts, show_progress)
+        parts = list(self._stream(texts, options, _TOKENIZE_CHUNK, progress))
+        if progress is not None:
+            progress.close()
+        return np.concatenate(parts) if parts else np.empty((0, options.dim), dtype=np.float32)
 
     def _stream(
         self, texts: Iterable[str] | str, options: _CallOptions, chunk_size: int, progress: Any
@@ -501,12 +500,14 @@ def _text_chunks(texts: Iterable[str] | str, size: int) -> Iterator[list[str]]:
         texts = [texts]
     if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
         raise InputError(f"texts must be an iterable of strings, got {type(texts).__name__}")
-    if isinstance(texts, Sequence):
+    checked = isinstance(texts, Sequence)
+    if checked:
         for index, text in enumerate(texts):
             _check_text(index, text)
     chunk: list[str] = []
     for index, text in enumerate(texts):
-        _check_text(index, text)
+        if not checked:
+            _check_text(index, text)
         chunk.append(text)
         if len(chunk) == size:
             yield chunk
