@@ -25,6 +25,16 @@ DIM = 8
 MAX_SEQ_LENGTH = 16
 
 
+# Texts of the toy vocabulary: repeated words, unknown words, different lengths.
+TEXTS = [
+    "the pump is a pump",
+    "seal leak",
+    "plc alarm of the motor valve",
+    "grease",
+    "unknown words here",
+    "bearing bearing bearing bearing bearing bearing bearing",
+]
+
 def toy_table(seed: int = 0) -> np.ndarray:
     """The embedding table the toy graph looks tokens up in."""
     return np.random.default_rng(seed).standard_normal((len(VOCAB), DIM)).astype(np.float32)

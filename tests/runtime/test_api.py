@@ -7,16 +7,8 @@ from edge_embed import Embedder
 from edge_embed.errors import InputError
 from edge_embed.runtime.precision import Precision, calibration_ranges, quantize
 from edge_embed.runtime.steps import padded_inputs
-from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, make_toy_artifact, make_toy_tokenizer, reference_embedding
+from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, TEXTS, make_toy_artifact, make_toy_tokenizer, reference_embedding
 
-TEXTS = [
-    "the pump is a pump",
-    "seal leak",
-    "plc alarm of the motor valve",
-    "grease",
-    "unknown words here",
-    "bearing bearing bearing bearing bearing bearing bearing",
-]
 MANY = [TEXTS[i % len(TEXTS)] + " pump" * (i % 4) for i in range(50)]
 
 

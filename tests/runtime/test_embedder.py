@@ -9,16 +9,7 @@ from edge_embed import Embedder
 from edge_embed.errors import InputError
 from edge_embed.lineage.manifest import Pooling, read_manifest, write_manifest
 from edge_embed.runtime.embedder import length_sorted_batches
-from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, VOCAB, make_toy_artifact, reference_embedding
-
-TEXTS = [
-    "the pump is a pump",
-    "seal leak",
-    "plc alarm of the motor valve",
-    "grease",
-    "unknown words here",
-    "bearing bearing bearing bearing bearing bearing bearing",
-]
+from tests.helpers.toy import DIM, MAX_SEQ_LENGTH, TEXTS, VOCAB, make_toy_artifact, reference_embedding
 
 
 def test_embeddings_match_reference_in_input_order(toy_artifact):
