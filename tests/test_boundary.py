@@ -21,7 +21,7 @@ assert sum(len(c) for c in embedder.embed_iter((t for t in ["a", "b", "c"]), chu
 assert embedder.embed_query("pump").ndim == 1 and embedder.encode(["pump"], precision="ubinary").dtype.name == "uint8"
 assert embedder.embed(["pump", "seal"], precision="int8").dtype.name == "int8" and embedder.token_count("pump") > 0
 import edge_embed.runtime.steps, edge_embed.runtime.precision, edge_embed.tables, edge_embed.data.probes
-import edge_embed.graph_io, edge_embed.integrations.langchain, edge_embed.records
+import edge_embed.graph_io, edge_embed.integrations.langchain, edge_embed.records, edge_embed.prompts
 assert main(["info", sys.argv[1]]) == 0
 # The other device-side modules: benchmark, lineage, registry, bundles, pipeline config validation.
 import edge_embed.bench, edge_embed.lineage.chain, edge_embed.registry, edge_embed.deploy, edge_embed.pipeline.config

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_embed.prompts import kind_prompts
+
 
 class SentenceTransformersReference:
     """A sentence-transformers model on CPU, with the :class:`~edge_embed.eval.retrieval.TextEmbedder` interface."""
@@ -32,11 +34,10 @@ class SentenceTransformersReference:
         self, texts: Sequence[str], batch_size: int = 32, kind: str = "document", show_progress: bool = False
     ) -> np.ndarray:
         """Float32 embeddings as ``SentenceTransformer.encode`` returns them, with the model's prompt for ``kind``."""
-        prompt_name = kind if kind in self.model.prompts else None
         vectors = self.model.encode(
             list(texts),
             batch_size=batch_size,
-            prompt_name=prompt_name,
+            prompt=kind_prompts(self.model.prompts).get(kind),
             convert_to_numpy=True,
             show_progress_bar=show_progress,
         )

@@ -14,6 +14,7 @@ from typing import Any
 from edge_embed.errors import CheckpointError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import Pooling
+from edge_embed.prompts import kind_prompts
 from edge_embed.records import RUN_RECORD
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -28,9 +29,6 @@ _POOLING_FLAGS = (
     ("pooling_mode_mean_tokens", Pooling.MEAN),
 )
 # Prompt names users give their document prompt in config_sentence_transformers.json.
-_DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus", "doc")
-
-
 class SourceFormat:
     """How the source model is stored."""
 
@@ -230,7 +228,7 @@ def _from_sentence_transformers(root: Path, run: dict[str, Any] | None) -> Expor
         max_seq_length=_check_length(int(max_len), transformer_dir),
         embedding_dim=_hidden_size(transformer_dir),
         weights_file=_weights(transformer_dir),
-        prompts=_prompts(st_config.get("prompts") or {}),
+        prompts=kind_prompts(st_config.get("prompts")),
         matryoshka_dims=tuple((run or {}).get("matryoshka_dims") or ()),
         run=run,
     )
@@ -275,17 +273,6 @@ def _pooling_from_flags(config: dict[str, Any], folder: Path) -> Pooling:
             f"{[m.value for _, m in _POOLING_FLAGS]}, found {[m.value for m in chosen] or 'none'}"
         )
     return chosen[0]
-
-
-def _prompts(prompts: dict[str, str]) -> dict[str, str]:
-    found = {}
-    if prompts.get("query"):
-        found["query"] = prompts["query"]
-    for name in _DOCUMENT_PROMPT_NAMES:
-        if prompts.get(name):
-            found["document"] = prompts[name]
-            break
-    return found
 
 
 def _model_config(folder: Path) -> dict[str, Any]:

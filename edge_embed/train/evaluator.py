@@ -9,6 +9,7 @@ import numpy as np
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.eval.metrics import PRIMARY_METRIC, evaluate_embeddings
+from edge_embed.prompts import kind_prompts
 from edge_embed.runtime.pooling import truncate_dim
 from edge_embed.train.compat import SentenceEvaluator
 
@@ -27,25 +28,23 @@ class RetrievalEvaluator(SentenceEvaluator):  # type: ignore[misc]
 
     def embed_corpus(self, model: Any) -> np.ndarray:
         """Corpus embeddings from a SentenceTransformer (document prompt as the model defines it)."""
-        prompts = getattr(model, "prompts", {}) or {}
         corpus = model.encode(
             list(self.dataset.corpus.values()),
             batch_size=self.batch_size,
             convert_to_numpy=True,
             show_progress_bar=False,
-            prompt=prompts.get("document") or prompts.get("passage"),
+            prompt=kind_prompts(getattr(model, "prompts", None)).get("document"),
         )
         return np.asarray(corpus, dtype=np.float32)
 
     def embed_queries(self, model: Any) -> np.ndarray:
         """Query embeddings from a SentenceTransformer (query prompt as the model defines it)."""
-        prompts = getattr(model, "prompts", {}) or {}
         queries = model.encode(
             list(self.dataset.queries.values()),
             batch_size=self.batch_size,
             convert_to_numpy=True,
             show_progress_bar=False,
-            prompt=prompts.get("query"),
+            prompt=kind_prompts(getattr(model, "prompts", None)).get("query"),
         )
         return np.asarray(queries, dtype=np.float32)
 
