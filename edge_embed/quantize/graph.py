@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_embed.errors import InputError
+from edge_embed.errors import InputError, MissingExtraError
 from edge_embed.quantize.config import CalibrationMethod, GraphOptimization, Method, QuantizationConfig
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.runtime.steps import padded_inputs, with_graph
@@ -61,6 +61,13 @@ def optimize_graph(model_path: Path, out_path: Path, level: GraphOptimization, a
     import onnx
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
 
+    try:
+        import sympy  # noqa: F401  symbolic shape inference needs it; torch brings it on a workstation
+    except ImportError:
+        raise MissingExtraError(
+            f"graph optimization {level.value} needs sympy: pip install 'edge-embed[quantize]' (or quantize with "
+            "--optimize none)"
+        ) from None
     optimized.save_model_to_file(str(out_path), use_external_data_format=False)  # also adds contrib opset imports
     annotated = SymbolicShapeInference.infer_shapes(onnx.load(str(out_path)), auto_merge=True)
     onnx.save_model(annotated, str(out_path))

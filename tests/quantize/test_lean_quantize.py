@@ -33,3 +33,14 @@ def test_dynamic_int8_without_the_build_side(tmp_path, monkeypatch, optimize):
     assert ops & {"DynamicQuantizeMatMul", "MatMulInteger", "DynamicQuantizeLinear"}, ops
     a, b = Embedder(parent).embed(TEXTS), Embedder(child).embed(TEXTS)
     assert (a * b).sum(1).min() > 0.99 and not np.array_equal(a, b)
+
+
+def test_fusion_without_sympy_says_what_to_install(tmp_path, monkeypatch):
+    from edge_embed.errors import MissingExtraError
+
+    monkeypatch.setenv("EDGE_EMBED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(sys.modules, "sympy", None)  # as in a venv without it
+    parent = make_toy_artifact(tmp_path / "toy", with_matmul=True)
+    with pytest.raises(MissingExtraError, match=r"needs sympy: pip install 'edge-embed\[quantize\]'"):
+        quantize_artifact(parent, tmp_path / "int8", QuantizationConfig.for_target("dynamic-int8", optimize="O2"))
+    assert not (tmp_path / "int8").exists() and not list(tmp_path.glob(".int8*"))  # nothing half-written left
