@@ -68,7 +68,7 @@ class RunRecord:
     created_at: str | None = None
     finished_at: str | None = None
     best_checkpoint: str | None = None
-    wall_time: WallTime = field(default_factory=WallTime)
+    wall_time: WallTime | None = None  # None while a run has not finished
     schema_version: int = RUN_SCHEMA_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -96,7 +96,6 @@ class RunRecord:
         metrics = data.get("metrics", {})
         if not isinstance(metrics, Mapping):
             raise ArtifactError(f"{source}: metrics must be an object")
-        times = data.get("wall_time_s") or {}
         known = {"run_id", "status", "metrics", "created_at", "finished_at", "best_checkpoint", "wall_time_s"}
         return cls(
             run_id=run_id,
@@ -106,11 +105,7 @@ class RunRecord:
             created_at=data.get("created_at"),
             finished_at=data.get("finished_at"),
             best_checkpoint=data.get("best_checkpoint"),
-            wall_time=WallTime(
-                total=float(times.get("total", 0.0)),
-                training=float(times.get("training", 0.0)),
-                evaluation=float(times.get("evaluation_before_after", 0.0)),
-            ),
+            wall_time=_wall_time(data.get("wall_time_s"), f"{source}: wall_time_s"),
             schema_version=version,
             extra={k: v for k, v in data.items() if k not in known | {"schema_version"}},
         )
@@ -144,12 +139,13 @@ class RunRecord:
             "status": self.status.value,
             **self.extra,
             "metrics": metrics,
-            "wall_time_s": {
+        }
+        if self.wall_time is not None:
+            out["wall_time_s"] = {
                 "total": self.wall_time.total,
                 "training": self.wall_time.training,
                 "evaluation_before_after": self.wall_time.evaluation,
-            },
-        }
+            }
         for name in ("created_at", "finished_at", "best_checkpoint"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
@@ -163,6 +159,20 @@ class RunRecord:
             for dim, tuned in by_dim.items()
             if dim in self.base_metrics.get(split, {})
         ]
+
+
+def _wall_time(value: object, where: str) -> WallTime | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ArtifactError(f"{where} must map phases to seconds")
+    return WallTime(
+        total=float(value.get("total", 0.0)),
+        training=float(value.get("training", 0.0)),
+        evaluation=float(value.get("evaluation_before_after", 0.0)),
+    )
 
 
 def _split_metrics(value: object, where: str) -> dict[str, dict[str, dict[str, float]]]:

@@ -100,3 +100,12 @@ def test_malformed_records_name_the_file_and_field(tmp_path, data, message):
 def test_missing_record(tmp_path):
     with pytest.raises(ArtifactError, match="is not a training run folder"):
         RunRecord.read(tmp_path)
+
+
+def test_wall_time_is_checked_and_kept_absent_when_absent(tmp_path):
+    write(tmp_path, {"run_id": "r", "status": "running"})
+    record = RunRecord.read(tmp_path)
+    assert record.wall_time is None and "wall_time_s" not in record.to_dict()
+    write(tmp_path, {"run_id": "r", "wall_time_s": {"total": "long"}})
+    with pytest.raises(ArtifactError, match="wall_time_s must map phases to seconds"):
+        RunRecord.read(tmp_path)

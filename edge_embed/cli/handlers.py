@@ -57,14 +57,14 @@ def run_train(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    from edge_embed.records import RunRecord
+    from edge_embed.records import RunRecord, WallTime
     from edge_embed.tables import base_vs_finetuned_table
     from edge_embed.train.trainer import train
 
     run = train(config, show_progress=sys.stderr.isatty())
     record = RunRecord.read(run)
     print(base_vs_finetuned_table(record))
-    times = record.wall_time
+    times = record.wall_time or WallTime()
     print(
         f"run {record.run_id}: {run}  (training {times.training / 60:.1f} min, "
         f"evaluation {times.evaluation / 60:.1f} min)"

@@ -28,7 +28,8 @@ _POOLING_FLAGS = (
     ("pooling_mode_mean_sqrt_len_tokens", Pooling.MEAN_SQRT_LEN),
     ("pooling_mode_mean_tokens", Pooling.MEAN),
 )
-# Prompt names users give their document prompt in config_sentence_transformers.json.
+
+
 class SourceFormat:
     """How the source model is stored."""
 

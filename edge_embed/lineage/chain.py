@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from edge_embed.choices import Choice
 from edge_embed.errors import ArtifactError, IntegrityError, LineageError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import Manifest, manifest_sha256, read_manifest, verify_files
 
 
-class LinkStatus(str, Enum):
+class LinkStatus(Choice):
     """What checking one link of a lineage chain found."""
 
     OK = "ok"
@@ -22,20 +22,14 @@ class LinkStatus(str, Enum):
     MISSING = "missing"  # recorded but not found
     ABSENT = "absent"  # a training-side link (checkpoint, run) not on this machine: only its recorded identity
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class LinkKind(str, Enum):
+class LinkKind(Choice):
     """What one link of a lineage chain is."""
 
     ARTIFACT = "artifact"
     CHECKPOINT = "checkpoint"
     RUN = "run"
     BASE_MODEL = "base-model"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 OK, BROKEN, MISSING, ABSENT = LinkStatus.OK, LinkStatus.BROKEN, LinkStatus.MISSING, LinkStatus.ABSENT

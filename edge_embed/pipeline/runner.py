@@ -9,10 +9,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from edge_embed.choices import Choice
 from edge_embed.errors import GateError
 from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.lineage.hashing import sha256_file
@@ -23,7 +23,7 @@ from edge_embed.registry import Registry
 logger = logging.getLogger(__name__)
 
 
-class StageStatus(str, Enum):
+class StageStatus(Choice):
     """What happened to one pipeline stage."""
 
     DONE = "done"
@@ -31,9 +31,6 @@ class StageStatus(str, Enum):
     SKIPPED = "skipped"
     GIVEN = "given"  # the config named an existing output (e.g. a checkpoint to export)
     GATE_FAILED = "gate-failed"  # a quantization its accuracy gate refused
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass

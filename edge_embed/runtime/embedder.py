@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from itertools import chain
 from pathlib import Path
@@ -207,8 +207,7 @@ class Embedder:
                 item is not a string.
         """
         options = self._options(batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, precision)
-        if chunk_size < 1:
-            raise InputError(f"chunk_size must be a positive integer, got {chunk_size}")
+        _check_positive("chunk_size", chunk_size)
         if options.precision.needs_ranges and ranges is None:
             raise InputError(
                 f"precision {options.precision.value!r} in a stream needs ranges= (per-dimension minima and maxima, "
@@ -220,12 +219,12 @@ class Embedder:
 
     def embed_query(self, text: str | Iterable[str], **options: Any) -> np.ndarray:
         """Embed search queries (the model's query prompt): one vector for one string, else a row per query."""
-        vectors = self.embed(text, kind=TextKind.QUERY, **options)
+        vectors = self.embed(text, kind=TextKind.QUERY, **_without_kind(options, "embed_query"))
         return vectors[0] if isinstance(text, str) else vectors
 
     def embed_documents(self, texts: Iterable[str], **options: Any) -> np.ndarray:
         """Embed passages to be searched (the model's document prompt): a row per text."""
-        return self.embed(texts, kind=TextKind.DOCUMENT, **options)
+        return self.embed(texts, kind=TextKind.DOCUMENT, **_without_kind(options, "embed_documents"))
 
     def encode(
         self,
@@ -254,8 +253,8 @@ class Embedder:
             truncate_dim,
             normalize_embeddings,
             precision,
+            normalize_full=self._model_normalizes,  # the model's own output first, as ST returns it
         )
-        options = replace(options, normalize_full=self._model_normalizes)
         vectors = quantize(self._embed_all(sentences, options, show_progress_bar), options.precision)
         return vectors[0] if isinstance(sentences, str) else vectors
 
@@ -283,7 +282,10 @@ class Embedder:
         """
         limit = self.manifest.max_seq_length
         heads = [_head(text, limit * _CHARS_PER_TOKEN) for text in texts]
-        encodings: list[Encoding] = self._tokenizer.encode_batch(heads)
+        try:
+            encodings: list[Encoding] = self._tokenizer.encode_batch(heads)
+        except TypeError:  # tokenizers refuses strings that are not valid Unicode (lone surrogates)
+            raise InputError(_unencodable(texts)) from None
         redo = [i for i, e in enumerate(encodings) if len(heads[i]) < len(texts[i]) and not e.overflowing]
         for i, encoding in zip(redo, self._tokenizer.encode_batch([texts[i] for i in redo]), strict=True):
             encodings[i] = encoding
@@ -304,12 +306,16 @@ class Embedder:
         dim: int | None,
         normalize: bool | None,
         precision: Precision | str,
+        normalize_full: bool = False,
     ) -> _CallOptions:
-        """Check one call's arguments before any work is done."""
-        for name, value in (("batch_size", batch_size), ("max_batch_tokens", max_batch_tokens)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                suffix = " or None" if name == "max_batch_tokens" else ""
-                raise InputError(f"{name} must be a positive integer{suffix}, got {value!r}")
+        """Check one call's arguments before any work is done.
+
+        ``normalize_full`` normalizes the full-width vector before truncation (sentence-transformers' order);
+        otherwise normalizing once after truncation gives the same unit vectors for less work.
+        """
+        _check_positive("batch_size", batch_size)
+        if max_batch_tokens is not None:
+            _check_positive("max_batch_tokens", max_batch_tokens, " or None")
         if dim is not None:
             _check_dim(dim, self.manifest)
         width = dim or self.dim
@@ -324,7 +330,7 @@ class Embedder:
             prompt=text_prompt,
             skip_tokens=skip_tokens,
             dim=width,
-            normalize_full=False,  # normalizing once after truncation gives the same unit vectors
+            normalize_full=normalize_full,
             normalize_out=bool(normalize) and not already_unit,
             precision=Precision.parse(precision),
         )
@@ -469,6 +475,27 @@ def _parse_kind(kind: TextKind | str) -> TextKind:
         return TextKind(kind)
     except ValueError:
         raise InputError(f"kind must be 'query' or 'document', got {kind!r}") from None
+
+
+def _without_kind(options: dict[str, Any], method: str) -> dict[str, Any]:
+    if "kind" in options:
+        raise InputError(f"{method} sets kind itself; call embed(texts, kind=...) to choose another")
+    return options
+
+
+def _unencodable(texts: Sequence[str]) -> str:
+    """The message for texts the tokenizer cannot read, naming the first one."""
+    for index, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"texts[{index}] is not valid Unicode ({exc.reason} at character {exc.start}); fix or drop it"
+    return "the tokenizer could not read the texts"
+
+
+def _check_positive(name: str, value: object, alternative: str = "") -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputError(f"{name} must be a positive integer{alternative}, got {value!r}")
 
 
 def _check_dim(dim: object, manifest: Manifest) -> None:

@@ -85,7 +85,10 @@ def quantize(
                 len(embeddings),
             )
         ranges = calibration_ranges(embeddings)
-    ranges = np.asarray(ranges, dtype=np.float32)
+    try:
+        ranges = np.asarray(ranges, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError("ranges must be a (2, dim) array of numbers (minima, maxima)") from None
     if ranges.shape != (2, embeddings.shape[1]):
         raise InputError(f"ranges must have shape (2, {embeddings.shape[1]}) (minima, maxima), got {ranges.shape}")
     starts = ranges[0]

@@ -206,3 +206,22 @@ def test_padding_matches_the_obvious_loop(toy_artifact):
         n = len(encoding.ids)
         assert ids[row, :n].tolist() == encoding.ids and (ids[row, n:] == embedder.manifest.tokenizer.pad_id).all()
         assert mask[row].tolist() == [1] * n + [0] * (longest - n)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda e: list(e.embed_iter(TEXTS, chunk_size="8")), "chunk_size must be a positive integer, got '8'"),
+        (lambda e: e.embed(TEXTS, dim="3"), "dim must be between 1 and 8, got '3'"),
+        (lambda e: e.embed(TEXTS, precision="int8", ranges=[["x"]]), r"ranges must be a \(2, dim\) array of numbers"),
+        (lambda e: e.embed(TEXTS, prompt=3), "prompt must be a string, got int"),
+        (lambda e: e.embed(TEXTS, batch_size=True), "batch_size must be a positive integer, got True"),
+        (lambda e: e.embed_query("pump", kind="document"), "embed_query sets kind itself"),
+        (lambda e: e.embed(["ok", "a\ud800b"]), r"texts\[1\] is not valid Unicode"),
+        (lambda e: e.token_count(None), "iterable of strings, got NoneType"),
+    ],
+)
+def test_bad_arguments_get_one_line_errors(toy_artifact, call, message):
+    with pytest.raises(InputError, match=message) as caught:
+        call(Embedder(toy_artifact))
+    assert "\n" not in str(caught.value)
