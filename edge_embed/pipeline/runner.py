@@ -104,7 +104,8 @@ def run_pipeline(config: PipelineConfig, show_progress: bool = True) -> Pipeline
 
 
 def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: StageStatus = StageStatus.DONE) -> Path:
-    logger.info("stage %s", name)
+    total = 3 + len(result.config.quantize)  # train, export, each quantization, bench
+    logger.info("stage %d/%d: %s", min(len(result.stages) + 1, total), total, name)
     start = time.time()
     output = work()
     result.stages.append(Stage(name, status, str(output), time.time() - start))

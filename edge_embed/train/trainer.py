@@ -164,6 +164,40 @@ def _log_to_file(path: Path) -> Any:
     return LogToFile()
 
 
+def _step_bar() -> Any:
+    """A trainer callback drawing one progress bar over the steps (with ETA), the last loss and dev NDCG@10 beside it;
+    the full log lines go to the run folder (``_log_to_file``), never to the console."""
+    from tqdm.auto import tqdm
+    from transformers import TrainerCallback
+
+    class StepBar(TrainerCallback):  # type: ignore[misc]
+        bar: Any = None
+        shown: dict[str, str] = {}
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                self.bar = tqdm(total=state.max_steps, desc="train", unit="step", dynamic_ncols=True)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+            if self.bar is None or not logs:
+                return
+            for key, label in (("loss", "loss"), ("eval_dev_ndcg@10", "dev ndcg@10")):
+                if isinstance(logs.get(key), int | float):
+                    self.shown[label] = f"{logs[key]:.4f}"
+            self.bar.set_postfix(self.shown, refresh=True)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    return StepBar()
+
+
 def _make_trainer(
     model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool, show_progress: bool
 ) -> Any:
@@ -221,7 +255,7 @@ def _make_trainer(
         logging_first_step=True,  # the loss curve starts at step 1, also for runs shorter than 10 steps
         report_to="none",
         use_cpu=model.device.type == "cpu",
-        disable_tqdm=not show_progress,
+        disable_tqdm=True,  # _step_bar instead: HF's own bar also writes every raw log dict to the console
         dataloader_num_workers=0,
     )
 
@@ -249,7 +283,11 @@ def _make_trainer(
         train_dataset=train_dataset,
         loss=loss,
         evaluator=RetrievalEvaluator(dev, "dev", config.matryoshka_dims),
-        callbacks=[TimeBudget(config.time_budget_s), _log_to_file(run_dir / TRAINER_LOG)],
+        callbacks=[
+            TimeBudget(config.time_budget_s),
+            _log_to_file(run_dir / TRAINER_LOG),
+            *([_step_bar()] if show_progress else []),
+        ],
     )
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts to stdout when the progress bar is off
     return trainer

@@ -49,7 +49,7 @@ def test_good_config_resolves_paths_and_defaults(tmp_path):
 def test_quickstart_config_is_valid_and_kept_when_edited(tmp_path):
     path = write_quickstart_config(tmp_path)
     assert load_pipeline_config(path).data["license"] == "CC0-1.0"
-    path.write_text(path.read_text().replace("epochs = 3", "epochs = 4"))
+    path.write_text(path.read_text().replace("epochs = 10", "epochs = 4"))
     assert "epochs = 4" in write_quickstart_config(tmp_path).read_text()
 
 

@@ -47,10 +47,12 @@ def tiny_config(pairs_file, medquad_mini, tmp_path, **overrides):
 
 
 def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_path, capfd):
-    run = train(tiny_config(pairs_file, medquad_mini, tmp_path), show_progress=False)
+    run = train(tiny_config(pairs_file, medquad_mini, tmp_path), show_progress=True)
     console = capfd.readouterr()
-    # The console stays clean: the trainer's log lines go to the run folder, no model-card progress bar.
-    assert "'loss'" not in console.out and "Computing widget examples" not in console.err
+    # The console stays clean: one step bar with loss and dev NDCG@10; the trainer's log lines go to the run folder,
+    # no raw log dicts, no model-card progress bar.
+    assert "train: 100%" in console.err and "2/2" in console.err and "dev ndcg@10=" in console.err
+    assert "'loss'" not in console.out + console.err and "Computing widget examples" not in console.err
     logged = [json.loads(line) for line in (run / "trainer_log.jsonl").read_text().splitlines()]
     assert any("loss" in e for e in logged) and any("eval_dev_ndcg@10" in e for e in logged)
     record = json.loads((run / "run.json").read_text())
