@@ -1,12 +1,14 @@
-"""RunRecord: the typed read of run.json that the CLI, pipeline, tracking and registry share."""
+"""RunRecord and BenchReport: the typed reads of run.json and report.json that the CLI, pipeline, tracking and
+registry share."""
 
 import json
 
 import pytest
 
 from edge_embed.errors import ArtifactError
-from edge_embed.records import RUN_RECORD, RunRecord, RunStatus
+from edge_embed.records import RUN_RECORD, BenchReport, BenchRow, Recommendation, RowKind, RunRecord, RunStatus, Spread
 from edge_embed.tables import base_vs_finetuned_table
+from tests.helpers.records import bench_report, bench_row
 
 
 def metrics(ndcg: float, recall: float) -> dict:
@@ -109,3 +111,51 @@ def test_wall_time_is_checked_and_kept_absent_when_absent(tmp_path):
     write(tmp_path, {"run_id": "r", "wall_time_s": {"total": "long"}})
     with pytest.raises(ArtifactError, match="wall_time_s must map phases to seconds"):
         RunRecord.read(tmp_path)
+
+
+def test_bench_report_round_trips_and_its_rows_answer_by_name(tmp_path):
+    report = bench_report([bench_row("fp32", 8.0, 0.9), bench_row("int8", 3.0, 0.88, rss=None)])
+    report = BenchReport.from_dict(
+        {**report.to_dict(), "recommendation": Recommendation("fastest", "int8", "/a/int8", 8).to_dict()}
+    )
+    (tmp_path / "report.json").write_text(json.dumps(report.to_dict()))
+    again = BenchReport.read(tmp_path)
+    assert again == report and again.recommendation == Recommendation("fastest", "int8", "/a/int8", 8)
+    fp32, int8 = again.rows
+    assert (fp32.p50_ms, fp32.p95_ms, fp32.p99_ms, fp32.peak_rss_mb) == (4.0, 8.0, 12.0, 100.0)
+    assert int8.peak_rss_mb is None and int8.ndcg == 0.88 and int8.kind is RowKind.ARTIFACT and int8.full_width
+    assert again.full_dim("int8") == 8 and again.threads == 2
+
+
+def test_spread_is_the_median_and_range_of_rounds():
+    assert Spread.of([3.0, 1.0, 2.0]) == Spread(2.0, 1.0, 3.0, 3)
+    assert Spread.of([1.0, 4.0]).median == 2.5
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.pop("latency_ms"), r"rows\[0\]\.latency_ms must hold p50, p95 and p99"),
+        (lambda r: r.update(kind="peer"), r"rows\[0\]\.kind 'peer' is not 'artifact' or 'reference'"),
+        (lambda r: r["metrics"].update({"ndcg@10": "0.9"}), r"rows\[0\]\.metrics\.ndcg@10 must be a number"),
+        (lambda r: r.update(dim=-1), r"rows\[0\]\.dim must be a non-negative integer"),
+        (lambda r: r["throughput"].pop("texts_per_s"), r"rows\[0\]\.throughput\.texts_per_s must be an object"),
+    ],
+)
+def test_a_damaged_row_is_refused_with_the_field_named(tmp_path, change, message):
+    data = bench_report([bench_row("fp32", 8.0, 0.9)]).to_dict()
+    change(data["rows"][0])
+    (tmp_path / "report.json").write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match=message):
+        BenchReport.read(tmp_path)
+
+
+def test_a_file_that_is_not_a_report_is_refused(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(ArtifactError, match="is not an edge-embed benchmark report"):
+        BenchReport.read(tmp_path)
+    (tmp_path / "report.json").write_text("{")
+    with pytest.raises(ArtifactError, match="is not valid JSON"):
+        BenchReport.read(tmp_path)
+    with pytest.raises(ArtifactError, match="row is not an object"):
+        BenchRow.from_dict([1, 2])

@@ -5,39 +5,26 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from edge_embed.errors import InputError
 from edge_embed.eval.metrics import PRIMARY_METRIC
 from edge_embed.lineage.atomic import atomic_dir
+from edge_embed.records.bench import REPORT_FILE, REPORT_FILES, BenchReport, BenchRow, Recommendation, RowKind
 from edge_embed.tables import format_table
 
 # Without budgets, the deployable artifact keeps NDCG@10 within this (relative) of the baseline (fp32).
 DEFAULT_MAX_DROP = 0.01
-
-REPORT_FILES = ("report.json", "report.md", "pareto.png")
-
-
-def p95(row: dict[str, Any]) -> float:
-    """Median over rounds of a row's batch-1 p95 latency (ms)."""
-    return float(row["latency_ms"]["p95"]["median"])
+__all__ = ["REPORT_FILES", "markdown", "pareto_front", "recommend", "summary_table", "write_report"]
 
 
-def peak_rss(row: dict[str, Any]) -> float | None:
-    """Median cold-start peak RSS (MB), when measured."""
-    cold = row.get("cold_start") or {}
-    return cold["peak_rss_mb"]["median"] if cold.get("peak_rss_mb") else None
-
-
-def pareto_front(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def pareto_front(rows: Sequence[BenchRow]) -> list[BenchRow]:
     """Rows no other row beats on both p95 latency (lower) and NDCG@10 (higher)."""
 
-    def dominated(row: dict[str, Any]) -> bool:
+    def dominated(row: BenchRow) -> bool:
         return any(
-            p95(o) <= p95(row)
-            and o["metrics"][PRIMARY_METRIC] >= row["metrics"][PRIMARY_METRIC]
-            and (p95(o) < p95(row) or o["metrics"][PRIMARY_METRIC] > row["metrics"][PRIMARY_METRIC])
+            o.p95_ms <= row.p95_ms and o.ndcg >= row.ndcg and (o.p95_ms < row.p95_ms or o.ndcg > row.ndcg)
             for o in rows
         )
 
@@ -45,14 +32,14 @@ def pareto_front(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def recommend(
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[BenchRow],
     budget_ms: float | None = None,
     budget_mb: float | None = None,
     min_ndcg: float | None = None,
     *,
     baseline: str | Path | None = None,
     max_drop: float = DEFAULT_MAX_DROP,
-) -> dict[str, Any] | None:
+) -> Recommendation | None:
     """Pick the artifact row to deploy: the one rule bench and the pipeline share.
 
     With budgets: among edge-embed rows within ``budget_ms`` (p95 at batch 1) and ``budget_mb`` (cold-start peak
@@ -61,13 +48,13 @@ def recommend(
     fastest full-width artifact whose NDCG@10 is within ``max_drop`` (relative) of the baseline's.
 
     Returns:
-        ``{"label", "path", "dim", "reason", ...budgets}``; None when neither budgets nor a baseline were given;
-        ``label`` is None when no row fits.
+        None when neither budgets nor a baseline were given; a recommendation whose ``label`` is None when no row
+        fits.
 
     Raises:
         InputError: If ``baseline`` is not one of the benchmarked artifacts.
     """
-    budgets = {"budget_ms": budget_ms, "budget_mb": budget_mb, "min_ndcg": min_ndcg}
+    budgets = Recommendation(reason="", budget_ms=budget_ms, budget_mb=budget_mb, min_ndcg=min_ndcg)
     if budget_ms is None and budget_mb is None and min_ndcg is None:
         if baseline is None:
             return None
@@ -75,37 +62,37 @@ def recommend(
     fits = [
         row
         for row in rows
-        if row["kind"] == "artifact"
-        and (budget_ms is None or p95(row) <= budget_ms)
-        and (budget_mb is None or (peak_rss(row) or float("inf")) <= budget_mb)
-        and (min_ndcg is None or row["metrics"][PRIMARY_METRIC] >= min_ndcg)
+        if row.kind is RowKind.ARTIFACT
+        and (budget_ms is None or row.p95_ms <= budget_ms)
+        and (budget_mb is None or (row.peak_rss_mb or float("inf")) <= budget_mb)
+        and (min_ndcg is None or row.ndcg >= min_ndcg)
     ]
     if not fits:
-        return {"label": None, "reason": "no artifact meets the budget", **budgets}
+        return replace(budgets, reason="no artifact meets the budget")
     if budget_ms is not None or budget_mb is not None:
-        best = max(fits, key=lambda r: (r["metrics"][PRIMARY_METRIC], -p95(r)))
+        best = max(fits, key=lambda r: (r.ndcg, -r.p95_ms))
         reason = f"highest {PRIMARY_METRIC} within the budget"
     else:
-        best = min(fits, key=lambda r: (p95(r), -r["metrics"][PRIMARY_METRIC]))
+        best = min(fits, key=lambda r: (r.p95_ms, -r.ndcg))
         reason = f"fastest p95 with {PRIMARY_METRIC} >= {min_ndcg}"
-    return {"label": best["label"], "path": best["path"], "dim": best["dim"], "reason": reason, **budgets}
+    return replace(budgets, label=best.label, path=best.path, dim=best.dim, reason=reason)
 
 
 def _within_drop_of(
-    rows: Sequence[dict[str, Any]], baseline: str, max_drop: float, budgets: dict[str, float | None]
-) -> dict[str, Any]:
+    rows: Sequence[BenchRow], baseline: str, max_drop: float, budgets: Recommendation
+) -> Recommendation:
     """The fastest full-width artifact row within ``max_drop`` of the ``baseline`` artifact's NDCG@10."""
-    full = [r for r in rows if r["kind"] == "artifact" and r["label"] == r["artifact"]]
-    base = next((r for r in full if r["path"] == baseline), None)
+    full = [r for r in rows if r.kind is RowKind.ARTIFACT and r.full_width]
+    base = next((r for r in full if r.path == baseline), None)
     if base is None:
         raise InputError(f"baseline {baseline} is not among the benchmarked artifacts")
-    floor = base["metrics"][PRIMARY_METRIC] * (1 - max_drop)
-    best = min((r for r in full if r["metrics"][PRIMARY_METRIC] >= floor), key=p95)
-    reason = f"fastest p95 with NDCG@10 within {max_drop:.0%} of {base['precision']}"
-    return {"label": best["label"], "path": best["path"], "dim": best["dim"], "reason": reason, **budgets}
+    floor = base.ndcg * (1 - max_drop)
+    best = min((r for r in full if r.ndcg >= floor), key=lambda r: r.p95_ms)
+    reason = f"fastest p95 with NDCG@10 within {max_drop:.0%} of {base.precision}"
+    return replace(budgets, label=best.label, path=best.path, dim=best.dim, reason=reason)
 
 
-def summary_table(report: dict[str, Any]) -> str:
+def summary_table(report: BenchReport) -> str:
     """The one table a person reads first (plain text; also the body of report.md)."""
     headers = [
         "artifact",
@@ -126,36 +113,34 @@ def summary_table(report: dict[str, Any]) -> str:
         "size MB",
         "run id",
     ]
-    rows = []
-    for row in report["rows"]:
-        m, lat, cold = row["metrics"], row["latency_ms"], row.get("cold_start")
-        rows.append(
-            [
-                row["label"],
-                row["dim"],
-                row["precision"],
-                *(m[k] for k in ("ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100", "map@100")),
-                f"{lat['p50']['median']:.2f}",
-                f"{lat['p95']['median']:.2f}",
-                f"{lat['p99']['median']:.2f}",
-                f"{row['throughput']['texts_per_s']['median']:.1f}",
-                f"{cold['seconds']['median']:.2f}" if cold else "-",
-                f"{peak_rss(row):.0f}" if peak_rss(row) else "-",
-                f"{row['size_mb']:.1f}",
-                (row.get("lineage") or {}).get("run_id") or "-",
-            ]
-        )
+    rows = [
+        [
+            row.label,
+            row.dim,
+            row.precision,
+            *(row.metrics[k] for k in ("ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100", "map@100")),
+            f"{row.p50_ms:.2f}",
+            f"{row.p95_ms:.2f}",
+            f"{row.p99_ms:.2f}",
+            f"{row.texts_per_s:.1f}",
+            f"{row.cold_start.seconds.median:.2f}" if row.cold_start else "-",
+            f"{row.peak_rss_mb:.0f}" if row.peak_rss_mb else "-",
+            f"{row.size_mb:.1f}",
+            row.run_id or "-",
+        ]
+        for row in report.rows
+    ]
     return format_table(headers, rows)
 
 
-def markdown(report: dict[str, Any]) -> str:
+def markdown(report: BenchReport) -> str:
     """report.md: settings, the table, the comparison with the reference, the recommendation and each lineage."""
-    data, machine, settings = report["dataset"], report["machine"], report["settings"]
+    data, machine, settings = report.dataset, report.machine, report.settings
     lines = [
         "# edge-embed benchmark",
         "",
-        f"- dataset: {data['name']}/{data['split']}, {data['queries']} queries, {data['corpus']} passages"
-        + (" (**sampled**: a seeded subset, not the full split)" if data["sampled"] else ""),
+        f"- dataset: {data.name}/{data.split}, {data.queries} queries, {data.corpus} passages"
+        + (" (**sampled**: a seeded subset, not the full split)" if data.sampled else ""),
         f"- machine: {machine['cpu']} ({', '.join(machine['flags']) or 'no SIMD flags of interest'}), "
         f"{machine['threads']} of {machine['cores_usable']} cores, onnxruntime "
         f"{machine['versions'].get('onnxruntime', '?')}",
@@ -168,7 +153,7 @@ def markdown(report: dict[str, Any]) -> str:
         "```",
         "",
     ]
-    compared = [row for row in report["rows"] if "vs_reference" in row]
+    compared = [(row, row.vs_reference) for row in report.rows if row.vs_reference is not None]
     if compared:
         lines += ["## Against sentence-transformers on PyTorch (same checkpoint, same texts)", "", "```"]
         lines.append(
@@ -176,29 +161,28 @@ def markdown(report: dict[str, Any]) -> str:
                 ["artifact", "p50 speed-up", "throughput speed-up", "cold-start speed-up", "ndcg@10 delta"],
                 [
                     [
-                        row["label"],
-                        f"{row['vs_reference']['p50_speedup']:.1f}x",
-                        f"{row['vs_reference']['throughput_speedup']:.1f}x",
-                        f"{row['vs_reference'].get('cold_start_speedup', float('nan')):.1f}x",
-                        f"{row['vs_reference']['ndcg@10_delta']:+.4f}",
+                        row.label,
+                        f"{vs.p50_speedup:.1f}x",
+                        f"{vs.throughput_speedup:.1f}x",
+                        f"{vs.cold_start_speedup:.1f}x" if vs.cold_start_speedup is not None else "-",
+                        f"{vs.ndcg_delta:+.4f}",
                     ]
-                    for row in compared
+                    for row, vs in compared
                 ],
             )
         )
         lines += ["```", ""]
-    choice = report.get("recommendation")
-    if choice:
-        lines += ["## Recommendation", "", recommendation_line(choice), ""]
+    if report.recommendation:
+        lines += ["## Recommendation", "", recommendation_line(report.recommendation), ""]
     lines += ["## Lineage", ""]
-    for row in report["rows"]:
-        lineage = row.get("lineage")
-        if not lineage or row["dim"] != _full_dim(report, row["artifact"]):
+    for row in report.rows:
+        lineage = row.lineage
+        if not lineage or row.dim != report.full_dim(row.artifact):
             continue
         chain = " → ".join(
             f"{link['kind']} {str(link['identity'])[:12]} [{link['status']}]" for link in lineage["chain"]
         )
-        lines.append(f"- **{row['artifact']}**: {chain}")
+        lines.append(f"- **{row.artifact}**: {chain}")
         quant = lineage.get("quantization")
         if quant:
             lines.append(f"  - quantization: {json.dumps(quant, sort_keys=True)}")
@@ -208,23 +192,23 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def recommendation_line(choice: dict[str, Any]) -> str:
+def recommendation_line(choice: Recommendation) -> str:
     """One sentence naming the artifact to deploy and why."""
     budgets = ", ".join(
         f"{name} {value}"
         for name, value in (
-            ("p95 <=", choice.get("budget_ms") and f"{choice['budget_ms']} ms"),
-            ("peak RSS <=", choice.get("budget_mb") and f"{choice['budget_mb']} MB"),
-            ("ndcg@10 >=", choice.get("min_ndcg")),
+            ("p95 <=", choice.budget_ms and f"{choice.budget_ms} ms"),
+            ("peak RSS <=", choice.budget_mb and f"{choice.budget_mb} MB"),
+            ("ndcg@10 >=", choice.min_ndcg),
         )
         if value
     )
-    if choice["label"] is None:
+    if choice.label is None:
         return f"No artifact meets the budget ({budgets})."
-    return f"Deploy **{choice['label']}** ({choice['path']}, dim {choice['dim']}): {choice['reason']} ({budgets})."
+    return f"Deploy **{choice.label}** ({choice.path}, dim {choice.dim}): {choice.reason} ({budgets})."
 
 
-def plot_pareto(report: dict[str, Any], path: Path) -> bool:
+def plot_pareto(report: BenchReport, path: Path) -> bool:
     """pareto.png: p95 latency vs NDCG@10, one labelled point per row, the Pareto front joined.
 
     Returns:
@@ -238,32 +222,19 @@ def plot_pareto(report: dict[str, Any], path: Path) -> bool:
     except ImportError:
         warnings.warn("matplotlib is not installed: no pareto.png (pip install 'edge-embed[plot]')", stacklevel=2)
         return False
-    rows = report["rows"]
-    front = sorted(pareto_front(rows), key=p95)
+    rows = report.rows
+    front = sorted(pareto_front(rows), key=lambda r: r.p95_ms)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for row in rows:
         on_front = any(row is f for f in front)
-        marker = "s" if row["kind"] == "reference" else "o"
-        ax.scatter(p95(row), row["metrics"][PRIMARY_METRIC], marker=marker, s=40, color="C0" if on_front else "C7")
-        ax.annotate(
-            row["label"],
-            (p95(row), row["metrics"][PRIMARY_METRIC]),
-            textcoords="offset points",
-            xytext=(5, 4),
-            fontsize=8,
-        )
-    ax.plot(
-        [p95(r) for r in front],
-        [r["metrics"][PRIMARY_METRIC] for r in front],
-        "--",
-        color="C0",
-        lw=1,
-        label="Pareto front",
-    )
-    data = report["dataset"]
+        marker = "s" if row.kind is RowKind.REFERENCE else "o"
+        ax.scatter(row.p95_ms, row.ndcg, marker=marker, s=40, color="C0" if on_front else "C7")
+        ax.annotate(row.label, (row.p95_ms, row.ndcg), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.plot([r.p95_ms for r in front], [r.ndcg for r in front], "--", color="C0", lw=1, label="Pareto front")
+    data = report.dataset
     ax.set_xlabel("latency p95 at batch 1 (ms, median over rounds)")
-    ax.set_ylabel(f"NDCG@10 on {data['name']}/{data['split']}" + (" (sampled)" if data["sampled"] else ""))
-    ax.set_title(f"{report['machine']['cpu']}, {report['machine']['threads']} threads", fontsize=9)
+    ax.set_ylabel(f"NDCG@10 on {data.name}/{data.split}" + (" (sampled)" if data.sampled else ""))
+    ax.set_title(f"{report.machine.get('cpu', '?')}, {report.threads} threads", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -272,14 +243,10 @@ def plot_pareto(report: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def write_report(report: dict[str, Any], folder: str | Path, overwrite: bool = False) -> Path:
+def write_report(report: BenchReport, folder: str | Path, overwrite: bool = False) -> Path:
     """Write report.json, report.md and pareto.png into ``folder`` atomically (all three or none)."""
     with atomic_dir(folder, overwrite=overwrite) as tmp:
-        (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        (tmp / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
         (tmp / "report.md").write_text(markdown(report))
         plot_pareto(report, tmp / "pareto.png")
     return Path(folder)
-
-
-def _full_dim(report: dict[str, Any], artifact: str) -> int:
-    return max(row["dim"] for row in report["rows"] if row["artifact"] == artifact)

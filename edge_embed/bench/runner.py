@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from edge_embed.bench.timing import (
     cold_start,
     latencies_ms,
     percentiles,
-    spread,
     throughput,
 )
 from edge_embed.data.beir import RetrievalDataset
@@ -28,12 +27,18 @@ from edge_embed.eval.cache import dataset_fingerprint, evaluate_cached
 from edge_embed.eval.retrieval import TextEmbedder
 from edge_embed.lineage.chain import LinkKind, resolve_lineage
 from edge_embed.lineage.manifest import read_manifest
+from edge_embed.records.bench import (
+    BenchDataset,
+    BenchReport,
+    BenchRow,
+    ColdStartSpread,
+    ReferenceComparison,
+    RowKind,
+    Spread,
+)
 from edge_embed.runtime.embedder import Embedder
 
 logger = logging.getLogger(__name__)
-
-REPORT_SCHEMA = "edge-embed.bench-report"
-REPORT_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class BenchSettings:
 @dataclass
 class _Candidate:
     label: str
-    kind: str  # artifact or reference
+    kind: RowKind
     path: Path
     embedder: TextEmbedder
     identity: str
@@ -81,7 +86,7 @@ def run_bench(
     reference: bool = False,
     allow_broken_lineage: bool = False,
     show_progress: bool = False,
-) -> dict[str, Any]:
+) -> BenchReport:
     """Measure every artifact (and optionally the sentence-transformers reference) and return the report.
 
     Accuracy is computed once per artifact (its corpus embedded once, every Matryoshka width scored from it);
@@ -98,7 +103,7 @@ def run_bench(
         show_progress: Progress bars while embedding and timing.
 
     Returns:
-        The report as a JSON-ready dict (schema ``edge-embed.bench-report`` version 1).
+        The report (``report.json``'s record; no recommendation yet: see :func:`edge_embed.bench.recommend`).
 
     Raises:
         LineageError: If an artifact's chain is broken and ``allow_broken_lineage`` is false.
@@ -128,28 +133,25 @@ def run_bench(
             dataset,
             widths,
             settings.batch_size,
-            settings.use_cache and candidate.kind == "artifact",
+            settings.use_cache and candidate.kind is RowKind.ARTIFACT,
             show_progress,
         )
     _measure_timings(candidates, dataset, settings, show_progress)
-    rows = [row for c in candidates for row in _rows(c, accuracy[c.label], settings)]
-    _compare_to_reference(rows)
-    return {
-        "schema": REPORT_SCHEMA,
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": describe_machine(settings.threads),
-        "dataset": {
-            "name": dataset.name,
-            "split": dataset.split,
-            "queries": len(dataset.queries),
-            "corpus": len(dataset.corpus),
-            "sampled": dataset.sampled,
-            "fingerprint": dataset_fingerprint(dataset),
-        },
-        "settings": {**settings.__dict__, "dims": list(dims), "reference": reference},
-        "rows": rows,
-    }
+    rows = _compare_to_reference([row for c in candidates for row in _rows(c, accuracy[c.label], settings)])
+    return BenchReport(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        machine=describe_machine(settings.threads),
+        dataset=BenchDataset(
+            name=dataset.name,
+            split=dataset.split,
+            queries=len(dataset.queries),
+            corpus=len(dataset.corpus),
+            sampled=dataset.sampled,
+            fingerprint=dataset_fingerprint(dataset),
+        ),
+        settings={**settings.__dict__, "dims": list(dims), "reference": reference},
+        rows=tuple(rows),
+    )
 
 
 def _load_artifact(path: Path, settings: BenchSettings, allow_broken: bool) -> _Candidate:
@@ -162,7 +164,7 @@ def _load_artifact(path: Path, settings: BenchSettings, allow_broken: bool) -> _
     embedder = Embedder.load(path, threads=settings.threads, verify=False)  # lineage has just hashed every file
     return _Candidate(
         label=path.name,
-        kind="artifact",
+        kind=RowKind.ARTIFACT,
         path=path,
         embedder=embedder,
         identity=lineage.artifact.identity or "",
@@ -191,7 +193,7 @@ def _load_reference(artifact: Path, settings: BenchSettings) -> _Candidate:
     model = SentenceTransformersReference(root.path, settings.threads)
     return _Candidate(
         label="sentence-transformers (torch fp32)",
-        kind="reference",
+        kind=RowKind.REFERENCE,
         path=Path(root.path),
         embedder=model,
         identity=root.identity or "",
@@ -243,60 +245,63 @@ def _measure_timings(
         progress.close()
 
 
-def _rows(c: _Candidate, accuracy: dict[int, dict[str, float]], settings: BenchSettings) -> list[dict[str, Any]]:
-    timing = {
-        "latency_ms": {name: spread([round_[name] for round_ in c.latencies]) for name in ("p50", "p95", "p99")},
-        "latency_calls": settings.rounds * settings.latency_queries,
-        "throughput": {"texts_per_s": spread(c.throughputs), "batch_size": settings.batch_size},
-        "cold_start": (
-            {
-                "seconds": spread([s.seconds for s in c.cold]),
-                "load_s": spread([s.load_s for s in c.cold]),
-                "peak_rss_mb": spread([s.peak_rss_mb for s in c.cold if s.peak_rss_mb is not None])
-                if any(s.peak_rss_mb is not None for s in c.cold)
-                else None,
-            }
-            if c.cold
-            else None
-        ),
-    }
+def _rows(c: _Candidate, accuracy: dict[int, dict[str, float]], settings: BenchSettings) -> list[BenchRow]:
+    peaks = [s.peak_rss_mb for s in c.cold if s.peak_rss_mb is not None]
+    cold = (
+        ColdStartSpread(
+            seconds=Spread.of([s.seconds for s in c.cold]),
+            load_s=Spread.of([s.load_s for s in c.cold]),
+            peak_rss_mb=Spread.of(peaks) if peaks else None,
+        )
+        if c.cold
+        else None
+    )
+    latency = {name: Spread.of([round_[name] for round_ in c.latencies]) for name in ("p50", "p95", "p99")}
     full = c.embedder.dim
     return [
-        {
-            "label": c.label if dim == full else f"{c.label}@{dim}",
-            "artifact": c.label,
-            "kind": c.kind,
-            "path": str(c.path),
-            "precision": c.precision,
-            "dim": dim,
-            "identity": c.identity,
-            "size_mb": c.size_mb,
-            "metrics": metrics,
-            **timing,
-            "lineage": c.lineage,
-        }
+        BenchRow(
+            label=c.label if dim == full else f"{c.label}@{dim}",
+            artifact=c.label,
+            kind=c.kind,
+            path=str(c.path),
+            precision=c.precision,
+            dim=dim,
+            identity=c.identity,
+            size_mb=c.size_mb,
+            metrics=metrics,
+            latency_ms=latency,
+            latency_calls=settings.rounds * settings.latency_queries,
+            throughput=Spread.of(c.throughputs),
+            batch_size=settings.batch_size,
+            cold_start=cold,
+            lineage=c.lineage,
+        )
         for dim, metrics in accuracy.items()
     ]
 
 
-def _compare_to_reference(rows: list[dict[str, Any]]) -> None:
-    """Add speed-up and accuracy delta against the reference row of the same width."""
-    references = {row["dim"]: row for row in rows if row["kind"] == "reference"}
+def _compare_to_reference(rows: list[BenchRow]) -> list[BenchRow]:
+    """Each row with its speed-up and accuracy delta against the reference row of the same width."""
+    references = {row.dim: row for row in rows if row.kind is RowKind.REFERENCE}
+    out = []
     for row in rows:
-        ref = references.get(row["dim"])
+        ref = references.get(row.dim)
         if ref is None or row is ref:
+            out.append(row)
             continue
-        comparison = {
-            "p50_speedup": ref["latency_ms"]["p50"]["median"] / row["latency_ms"]["p50"]["median"],
-            "throughput_speedup": row["throughput"]["texts_per_s"]["median"]
-            / ref["throughput"]["texts_per_s"]["median"],
-            "ndcg@10_delta": row["metrics"]["ndcg@10"] - ref["metrics"]["ndcg@10"],
-        }
-        if row["cold_start"] and ref["cold_start"]:
-            comparison["cold_start_speedup"] = (
-                ref["cold_start"]["seconds"]["median"] / row["cold_start"]["seconds"]["median"]
-            )
-        row["vs_reference"] = comparison
+        cold = (
+            ref.cold_start.seconds.median / row.cold_start.seconds.median
+            if row.cold_start is not None and ref.cold_start is not None
+            else None
+        )
+        comparison = ReferenceComparison(
+            p50_speedup=ref.p50_ms / row.p50_ms,
+            throughput_speedup=row.texts_per_s / ref.texts_per_s,
+            ndcg_delta=row.ndcg - ref.ndcg,
+            cold_start_speedup=cold,
+        )
+        out.append(replace(row, vs_reference=comparison))
+    return out
 
 
 def _cycle(items: Sequence[str], start: int, count: int) -> list[str]:

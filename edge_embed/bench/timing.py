@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -88,8 +87,3 @@ def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 95, 99)) -> di
     """``{"p50": ..., "p95": ..., "p99": ...}`` of ``values``."""
     array = np.asarray(values, dtype=np.float64)
     return {f"p{q}": float(np.percentile(array, q)) for q in qs}
-
-
-def spread(values: Sequence[float]) -> dict[str, float]:
-    """Median of per-round values and their range: what a noisy machine lets us claim."""
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "rounds": len(values)}

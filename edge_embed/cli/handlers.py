@@ -262,6 +262,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run ``edge-embed bench``."""
+    from dataclasses import replace
+
     from edge_embed.bench import BenchSettings, recommend, run_bench, write_report
     from edge_embed.bench.report import recommendation_line, summary_table
 
@@ -286,12 +288,15 @@ def run_bench(args: argparse.Namespace) -> int:
         allow_broken_lineage=args.allow_broken_lineage,
         show_progress=sys.stderr.isatty(),
     )
-    report["dataset"]["path"] = str(args.data)
-    report["recommendation"] = recommend(report["rows"], args.budget_ms, args.budget_mb, args.min_ndcg)
+    report = replace(
+        report,
+        dataset=replace(report.dataset, path=str(args.data)),
+        recommendation=recommend(report.rows, args.budget_ms, args.budget_mb, args.min_ndcg),
+    )
     folder = write_report(report, args.output, overwrite=args.overwrite)
     print(summary_table(report))
-    if report["recommendation"]:
-        print(recommendation_line(report["recommendation"]).replace("**", ""))
+    if report.recommendation:
+        print(recommendation_line(report.recommendation).replace("**", ""))
     print(f"report: {folder}/report.md, {folder}/report.json, {folder}/pareto.png")
     return 0
 

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import MANIFEST_NAME
 from edge_embed.pipeline.config import PipelineConfig, quantization_config
+from edge_embed.records.bench import REPORT_FILE, BenchReport
 from edge_embed.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -248,15 +249,19 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
             reference=bench.get("reference", False),
             show_progress=show_progress,
         )
-        report["dataset"]["path"] = str(config.data_path)
-        report["recommendation"] = recommend(
-            report["rows"],
+        choice = recommend(
+            report.rows,
             bench.get("budget_ms"),
             bench.get("budget_mb"),
             bench.get("min_ndcg"),
             baseline=result.artifacts["fp32"],
         )
-        report["pipeline"] = {"name": config.name, "config": str(config.source)}
+        report = replace(
+            report,
+            dataset=replace(report.dataset, path=str(config.data_path)),
+            recommendation=choice,
+            pipeline={"name": config.name, "config": str(config.source)},
+        )
         return write_report(report, output, overwrite=True)
 
     _timed(result, "bench", work)
@@ -265,15 +270,15 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
 
 def _choose_deployable(result: PipelineResult) -> None:
     """The benchmark's recommendation (budgets if given, else the fastest within 1% NDCG@10 of fp32)."""
-    if result.report_dir is None or not (result.report_dir / "report.json").is_file():
+    if result.report_dir is None or not (result.report_dir / REPORT_FILE).is_file():
         return
     from edge_embed.bench import recommend
 
-    report = json.loads((result.report_dir / "report.json").read_text())
+    report = BenchReport.read(result.report_dir)
     # A report cached before bench recorded the baseline rule gets the same rule here.
-    choice = report.get("recommendation") or recommend(report["rows"], baseline=result.artifacts["fp32"])
-    if choice and choice.get("label"):
-        result.deployable, result.deploy_reason = Path(choice["path"]), choice["reason"]
+    choice = report.recommendation or recommend(report.rows, baseline=result.artifacts["fp32"])
+    if choice is not None and choice.label is not None and choice.path is not None:
+        result.deployable, result.deploy_reason = Path(choice.path), choice.reason
 
 
 def _mlflow(config: PipelineConfig, state: _State, result: PipelineResult) -> None:

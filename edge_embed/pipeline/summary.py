@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from edge_embed.pipeline.runner import PipelineResult, StageStatus
-from edge_embed.records import RUN_RECORD, RunRecord
+from edge_embed.records import REPORT_FILE, RUN_RECORD, BenchReport, RunRecord
 from edge_embed.tables import base_vs_finetuned_table, format_table
 
 
@@ -25,27 +23,27 @@ def format_summary(result: PipelineResult) -> str:
     if result.run_dir is not None and (result.run_dir / RUN_RECORD).is_file():
         record = RunRecord.read(result.run_dir)
         parts += [f"\nBase vs finetuned (run {record.run_id}):", base_vs_finetuned_table(record)]
-    if result.report_dir is not None and (result.report_dir / "report.json").is_file():
-        report = json.loads((result.report_dir / "report.json").read_text())
-        data = report["dataset"]
-        fp32 = next((r for r in report["rows"] if r["precision"] == "fp32" and r["label"] == r["artifact"]), None)
+    if result.report_dir is not None and (result.report_dir / REPORT_FILE).is_file():
+        report = BenchReport.read(result.report_dir)
+        data = report.dataset
+        fp32 = next((r for r in report.rows if r.precision == "fp32" and r.full_width), None)
         rows = [
             [
-                r["label"],
-                r["precision"],
-                r["metrics"]["ndcg@10"],
-                f"{r['metrics']['ndcg@10'] / fp32['metrics']['ndcg@10'] - 1:+.2%}" if fp32 else "-",
-                f"{r['latency_ms']['p50']['median']:.2f}",
-                f"{r['latency_ms']['p95']['median']:.2f}",
-                f"{r['throughput']['texts_per_s']['median']:.1f}",
-                f"{r['size_mb']:.1f}",
+                r.label,
+                r.precision,
+                r.ndcg,
+                f"{r.ndcg / fp32.ndcg - 1:+.2%}" if fp32 else "-",
+                f"{r.p50_ms:.2f}",
+                f"{r.p95_ms:.2f}",
+                f"{r.texts_per_s:.1f}",
+                f"{r.size_mb:.1f}",
             ]
-            for r in report["rows"]
+            for r in report.rows
         ]
         parts += [
-            f"\nfp32 vs quantized on {data['name']}/{data['split']} ({data['queries']} queries"
-            + (", sampled" if data["sampled"] else "")
-            + f"), {report['machine']['threads']} threads:",
+            f"\nfp32 vs quantized on {data.name}/{data.split} ({data.queries} queries"
+            + (", sampled" if data.sampled else "")
+            + f"), {report.threads} threads:",
             format_table(["artifact", "precision", "ndcg@10", "vs fp32", "p50 ms", "p95 ms", "texts/s", "MB"], rows),
             f"report: {result.report_dir}/report.md (pareto.png beside it)",
         ]

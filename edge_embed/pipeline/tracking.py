@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from edge_embed._extras import require_build
-from edge_embed.records import RUN_RECORD, RunRecord
+from edge_embed.records import REPORT_FILES, RUN_RECORD, BenchReport, RunRecord
 
 if TYPE_CHECKING:
     from edge_embed.pipeline.config import PipelineConfig
@@ -52,17 +52,16 @@ def log_to_mlflow(config: PipelineConfig, result: PipelineResult) -> str:
                         mlflow.log_metrics({_name(f"{stage}.{split}.{dim}.{k}"): v for k, v in metrics.items()})
             mlflow.log_artifact(str(result.run_dir / RUN_RECORD))
         if result.report_dir is not None:
-            report = json.loads((result.report_dir / "report.json").read_text())
-            for row in report["rows"]:
-                prefix = _name(f"bench.{row['label']}")
+            for row in BenchReport.read(result.report_dir).rows:
+                prefix = _name(f"bench.{row.label}")
                 mlflow.log_metrics(
                     {
-                        f"{prefix}.ndcg_at_10": row["metrics"]["ndcg@10"],
-                        f"{prefix}.p95_ms": row["latency_ms"]["p95"]["median"],
-                        f"{prefix}.texts_per_s": row["throughput"]["texts_per_s"]["median"],
+                        f"{prefix}.ndcg_at_10": row.ndcg,
+                        f"{prefix}.p95_ms": row.p95_ms,
+                        f"{prefix}.texts_per_s": row.texts_per_s,
                     }
                 )
-            for name in ("report.json", "report.md", "pareto.png"):
+            for name in REPORT_FILES:
                 if (result.report_dir / name).is_file():
                     mlflow.log_artifact(str(result.report_dir / name), artifact_path="report")
         return str(run.info.run_id)

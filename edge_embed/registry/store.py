@@ -14,11 +14,10 @@ from typing import Any
 from edge_embed.errors import InputError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import MANIFEST_NAME, read_manifest
-from edge_embed.records import RUN_RECORD, RunRecord, SplitMetrics
+from edge_embed.records import REPORT_FILE, RUN_RECORD, BenchReport, RowKind, RunRecord, SplitMetrics
 
 REGISTRY_DIR = ".edge-embed"
 REGISTRY_FILE = "registry.sqlite"
-REPORT_FILE = "report.json"
 SCHEMA_VERSION = 1
 SORTS = {"ndcg": "ndcg IS NULL, ndcg DESC", "p95": "p95_ms IS NULL, p95_ms ASC", "created": "a.created_at DESC"}
 
@@ -160,31 +159,27 @@ class Registry:
         )
 
     def _add_report(self, folder: Path) -> None:
-        report = json.loads((folder / REPORT_FILE).read_text())
-        data = report.get("dataset", {})
+        report = BenchReport.read(folder)
+        data = report.dataset
         self._db.execute("DELETE FROM bench_rows WHERE report_path = ?", (str(folder),))
-        full: dict[str, int] = {}
-        for row in report.get("rows", []):
-            full[row["artifact"]] = max(full.get(row["artifact"], 0), row["dim"])
-        for row in report.get("rows", []):
-            cold = row.get("cold_start") or {}
+        for row in report.rows:
             self._db.execute(
                 "INSERT INTO bench_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     str(folder),
-                    row["label"],
-                    row.get("identity") if row.get("kind") == "artifact" else None,
-                    row["dim"],
-                    full[row["artifact"]],
-                    row["metrics"].get("ndcg@10"),
-                    row["latency_ms"]["p50"]["median"],
-                    row["latency_ms"]["p95"]["median"],
-                    row["throughput"]["texts_per_s"]["median"],
-                    (cold.get("peak_rss_mb") or {}).get("median"),
-                    data.get("name"),
-                    data.get("split"),
-                    int(bool(data.get("sampled"))),
-                    report.get("created_at"),
+                    row.label,
+                    row.identity if row.kind is RowKind.ARTIFACT else None,
+                    row.dim,
+                    report.full_dim(row.artifact),
+                    row.ndcg,
+                    row.p50_ms,
+                    row.p95_ms,
+                    row.texts_per_s,
+                    row.peak_rss_mb,
+                    data.name,
+                    data.split,
+                    int(data.sampled is not None),
+                    report.created_at,
                 ),
             )
 

@@ -183,12 +183,9 @@ def _step_bar() -> Any:
                 self.bar.update(state.global_step - self.bar.n)
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
-            if self.bar is None or not logs:
-                return
-            for key, label in (("loss", "loss"), ("eval_dev_ndcg@10", "dev ndcg@10")):
-                if isinstance(logs.get(key), int | float):
-                    self.shown[label] = f"{logs[key]:.4f}"
-            self.bar.set_postfix(self.shown, refresh=True)
+            if self.bar is not None and logs:
+                self.shown.update(_bar_postfix(logs))
+                self.bar.set_postfix(self.shown, refresh=True)
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if self.bar is not None:
@@ -196,6 +193,12 @@ def _step_bar() -> Any:
                 self.bar = None
 
     return StepBar()
+
+
+def _bar_postfix(logs: dict[str, Any]) -> dict[str, str]:
+    """The few numbers of a trainer log line worth showing beside the step bar."""
+    keys = (("loss", "loss"), ("eval_dev_ndcg@10", "dev ndcg@10"))
+    return {label: f"{logs[key]:.4f}" for key, label in keys if isinstance(logs.get(key), int | float)}
 
 
 def _make_trainer(

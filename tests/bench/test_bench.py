@@ -14,6 +14,8 @@ from edge_embed.errors import InputError, LineageError
 from edge_embed.eval.retrieval import evaluate_artifact
 from edge_embed.lineage import manifest_sha256, resolve_lineage
 from edge_embed.lineage.manifest import Pooling
+from edge_embed.records import BenchReport, RowKind
+from tests.helpers.records import bench_row
 from tests.helpers.toy import make_toy_artifact
 
 FAST = ["--rounds", "2", "--latency-queries", "5", "--throughput-texts", "4", "--batch-size", "2"]
@@ -146,6 +148,7 @@ def test_bench_writes_three_reports_with_numbers_that_agree_with_eval(parent_and
     assert "Deploy" in printed and str(out) in printed
     report = json.loads((out / "report.json").read_text())
     assert report["schema"] == "edge-embed.bench-report" and report["schema_version"] == 1
+    assert BenchReport.read(out).to_dict() == report  # the typed read keeps every field the writer wrote
     assert report["machine"]["threads"] >= 1 and "onnxruntime" in report["machine"]["versions"]
     assert [(r["label"], r["dim"]) for r in report["rows"]] == [("fp32", 8), ("fp32@4", 4), ("int8", 8), ("int8@4", 4)]
 
@@ -214,42 +217,42 @@ def test_run_bench_refuses_broken_lineage_in_the_api_too(parent_and_child, toy_d
         run_bench([child], load_beir(toy_data, "test"), settings=BenchSettings(rounds=1, cold_start=False))
 
 
-def row(label, p95, ndcg, rss=100.0, kind="artifact"):
-    return {
-        "label": label,
-        "path": f"/a/{label}",
-        "dim": 8,
-        "kind": kind,
-        "latency_ms": {"p95": {"median": p95}},
-        "cold_start": {"peak_rss_mb": {"median": rss}},
-        "metrics": {"ndcg@10": ndcg},
-    }
-
-
 def test_pareto_front_and_recommendation():
     rows = [
-        row("fast", 2.0, 0.80, rss=90),
-        row("slow-good", 8.0, 0.90),
-        row("dominated", 9.0, 0.85),
-        row("mid", 4.0, 0.88),
+        bench_row("fast", 2.0, 0.80, rss=90),
+        bench_row("slow-good", 8.0, 0.90),
+        bench_row("dominated", 9.0, 0.85),
+        bench_row("mid", 4.0, 0.88),
     ]
-    assert [r["label"] for r in pareto_front(rows)] == ["fast", "slow-good", "mid"]
+    assert [r.label for r in pareto_front(rows)] == ["fast", "slow-good", "mid"]
     assert recommend(rows) is None
-    assert recommend(rows, budget_ms=5)["label"] == "mid"
-    assert recommend(rows, budget_ms=5, budget_mb=95)["label"] == "fast"
-    assert recommend(rows, min_ndcg=0.85)["label"] == "mid"
-    assert recommend(rows, budget_ms=1)["label"] is None
-    assert recommend([row("ref", 1.0, 0.99, kind="reference"), *rows], budget_ms=3)["label"] == "fast"
+
+    def pick(candidates=rows, **budgets):
+        choice = recommend(candidates, **budgets)
+        assert choice is not None
+        return choice.label
+
+    assert pick(budget_ms=5) == "mid"
+    assert pick(budget_ms=5, budget_mb=95) == "fast"
+    assert pick(min_ndcg=0.85) == "mid"
+    assert pick(budget_ms=1) is None
+    assert pick([bench_row("ref", 1.0, 0.99, kind=RowKind.REFERENCE), *rows], budget_ms=3) == "fast"
 
 
 def test_recommendation_without_budgets_keeps_accuracy_of_the_baseline():
-    rows = [row("fp32", 8.0, 0.900), row("int8", 3.0, 0.893), row("int4", 2.0, 0.850), row("ref", 1.0, 0.99, kind="reference")]
-    for r in rows:
-        r.update(artifact=r["label"], path=f"/a/{r['label']}", precision=r["label"])
+    rows = [
+        bench_row("fp32", 8.0, 0.900),
+        bench_row("int8", 3.0, 0.893),
+        bench_row("int4", 2.0, 0.850),
+        bench_row("ref", 1.0, 0.99, kind=RowKind.REFERENCE),
+    ]
     choice = recommend(rows, baseline="/a/fp32")
-    assert choice["label"] == "int8" and choice["reason"] == "fastest p95 with NDCG@10 within 1% of fp32"
-    assert recommend(rows, baseline="/a/fp32", max_drop=0.06)["label"] == "int4"
-    assert recommend(rows, baseline="/a/fp32", max_drop=0.0)["label"] == "fp32"
-    assert recommend(rows, budget_ms=2.5, baseline="/a/fp32")["label"] == "int4"  # budgets take precedence
+    assert choice is not None and choice.label == "int8"
+    assert choice.reason == "fastest p95 with NDCG@10 within 1% of fp32"
+    labels = {
+        (drop, budget): getattr(recommend(rows, budget_ms=budget, baseline="/a/fp32", max_drop=drop), "label", None)
+        for drop, budget in ((0.06, None), (0.0, None), (0.01, 2.5))
+    }
+    assert labels == {(0.06, None): "int4", (0.0, None): "fp32", (0.01, 2.5): "int4"}  # budgets take precedence
     with pytest.raises(InputError, match="baseline /a/gone is not among the benchmarked artifacts"):
         recommend(rows, baseline="/a/gone")

@@ -12,30 +12,14 @@ from edge_embed.errors import InputError
 from edge_embed.lineage import manifest_sha256
 from edge_embed.registry import Registry, registry_path
 from tests.conftest import ROOT
+from tests.helpers.records import bench_report, bench_row
 from tests.helpers.toy import make_toy_artifact
 
 
 def fake_report(folder, rows):
     folder.mkdir(parents=True)
-    report = {
-        "created_at": "2026-11-27T10:00:00+00:00",
-        "dataset": {"name": "toy", "split": "test", "sampled": None},
-        "rows": [
-            {
-                "label": label,
-                "artifact": label,
-                "kind": "artifact",
-                "identity": sha,
-                "dim": 8,
-                "metrics": {"ndcg@10": ndcg},
-                "latency_ms": {"p50": {"median": p95 / 2}, "p95": {"median": p95}},
-                "throughput": {"texts_per_s": {"median": 100.0}},
-                "cold_start": None,
-            }
-            for label, sha, ndcg, p95 in rows
-        ],
-    }
-    (folder / "report.json").write_text(json.dumps(report))
+    report = bench_report([bench_row(label, p95, ndcg, identity=sha, rss=None) for label, sha, ndcg, p95 in rows])
+    (folder / "report.json").write_text(json.dumps(report.to_dict()))
 
 
 @pytest.fixture

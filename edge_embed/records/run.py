@@ -1,4 +1,4 @@
-"""Typed records that cross module boundaries: the training run record (``run.json``) and what is read from it.
+"""The training run record (``run.json``) and what is read from it.
 
 The trainer writes ``run.json``; the CLI, the pipeline's summary and tracking, and the registry read it through
 :class:`RunRecord`, so a renamed or missing field fails at the read with the file named, not as a KeyError three
