@@ -22,6 +22,11 @@ assert embedder.embed_query("pump").ndim == 1 and embedder.encode(["pump"], prec
 assert embedder.embed(["pump", "seal"], precision="int8").dtype.name == "int8" and embedder.token_count("pump") > 0
 import edge_embed.runtime.steps, edge_embed.runtime.precision, edge_embed.tables, edge_embed.data.probes
 import edge_embed.graph_io, edge_embed.integrations.langchain, edge_embed.records, edge_embed.prompts
+from importlib.util import find_spec
+if find_spec("chromadb") is not None:  # the vector-store adapters, where their libraries are installed
+    import edge_embed.integrations.chroma
+if find_spec("llama_index") is not None:
+    import edge_embed.integrations.llamaindex
 assert main(["info", sys.argv[1]]) == 0
 # The other device-side modules: benchmark, lineage, registry, bundles, pipeline config validation.
 import edge_embed.bench, edge_embed.lineage.chain, edge_embed.registry, edge_embed.deploy, edge_embed.pipeline.config
