@@ -243,6 +243,39 @@ def run_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    """Run ``edge-embed serve``: load, warm up, serve until SIGTERM/SIGINT (in-flight requests are finished)."""
+    import os
+
+    import uvicorn
+
+    from edge_embed.runtime import Embedder
+    from edge_embed.serve import ServeSettings, create_app
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port must be from 1 to 65535, got {args.port}")
+    settings = ServeSettings(
+        max_batch_tokens=args.max_batch_tokens,
+        max_batch_requests=args.max_batch_requests,
+        max_wait_ms=args.max_wait_ms,
+        max_concurrent_requests=args.max_concurrent_requests,
+        max_inputs=args.max_inputs,
+        max_chars=args.max_chars,
+        api_key=args.api_key if args.api_key is not None else os.environ.get("EDGE_EMBED_API_KEY"),
+        warmup=not args.no_warmup,
+        model_name=args.model_name,
+    )
+    embedder = Embedder.load(args.artifact, threads=args.threads, verify=not args.no_verify)
+    app = create_app(embedder, settings)
+    print(
+        f"edge-embed: serving {args.artifact} on http://{args.host}:{args.port} "
+        f"(POST /v1/embeddings, /embed; GET /health, /info, /metrics){' with an API key' if settings.api_key else ''}",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
+    return 0
+
+
 def run_info(args: argparse.Namespace) -> int:
     """Run ``edge-embed info``."""
     from edge_embed.cli.info import format_manifest

@@ -340,6 +340,34 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("roots", type=Path, nargs="*", help="folders to scan (default: the workspace)")
     rebuild.set_defaults(handler=handlers.run_registry_rebuild)
 
+    serve = commands.add_parser(
+        "serve",
+        help="serve an artifact over HTTP: OpenAI /v1/embeddings and TEI /embed (needs [serve])",
+        description="Serve an artifact on loopback (by default) with dynamic micro-batching. Routes: POST "
+        "/v1/embeddings (OpenAI), /embed, /tokenize, /similarity (TEI); GET /health, /info, /metrics (Prometheus).",
+    )
+    serve.add_argument("artifact", type=Path, help="artifact folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    serve.add_argument(
+        "--api-key", help="require Authorization: Bearer KEY (default: $EDGE_EMBED_API_KEY if set, else no key)"
+    )
+    serve.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
+    serve.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per model batch (default: 8192)")
+    serve.add_argument("--max-batch-requests", type=int, default=64, help="requests per model batch (default: 64)")
+    serve.add_argument(
+        "--max-wait-ms", type=float, default=0.0, help="wait this long for more requests to batch (default: 0)"
+    )
+    serve.add_argument(
+        "--max-concurrent-requests", type=int, default=512, help="queued or running requests before 429 (default: 512)"
+    )
+    serve.add_argument("--max-inputs", type=int, default=2048, help="texts per request (default: 2048)")
+    serve.add_argument("--max-chars", type=int, default=65536, help="characters per text (default: 65536)")
+    serve.add_argument("--model-name", help="the model name answered in responses (default: the folder's name)")
+    serve.add_argument("--no-warmup", action="store_true", help="skip the warm-up batches at start")
+    serve.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
+    serve.set_defaults(handler=handlers.run_serve)
+
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
     info.add_argument("artifact", type=Path, help="artifact folder")
     info.add_argument("--json", action="store_true", help="print the raw manifest JSON")
