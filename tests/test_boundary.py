@@ -23,6 +23,9 @@ assert embedder.embed(["pump", "seal"], precision="int8").dtype.name == "int8" a
 import edge_embed.runtime.steps, edge_embed.runtime.precision, edge_embed.tables, edge_embed.data.probes
 import edge_embed.graph_io, edge_embed.integrations.langchain, edge_embed.records, edge_embed.prompts
 from importlib.util import find_spec
+if find_spec("starlette") is not None:  # the service ([serve] extra): its app over the loaded embedder
+    from edge_embed.serve import create_app
+    create_app(embedder)
 if find_spec("chromadb") is not None:  # the vector-store adapters, where their libraries are installed
     import edge_embed.integrations.chroma
 if find_spec("llama_index") is not None:

@@ -35,6 +35,7 @@ TEXTS = [
     "bearing bearing bearing bearing bearing bearing bearing",
 ]
 
+
 def toy_table(seed: int = 0) -> np.ndarray:
     """The embedding table the toy graph looks tokens up in."""
     return np.random.default_rng(seed).standard_normal((len(VOCAB), DIM)).astype(np.float32)

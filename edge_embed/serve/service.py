@@ -1,0 +1,164 @@
+"""What the HTTP routes call: one loaded artifact behind the micro-batcher, with per-request width, normalization
+and prompt, token counts for ``usage``, and the warm-up that makes the first request as fast as the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edge_embed import __version__
+from edge_embed.lineage.manifest import manifest_sha256
+from edge_embed.runtime.embedder import Embedder
+from edge_embed.runtime.pooling import normalize
+from edge_embed.serve.batcher import MicroBatcher
+from edge_embed.serve.metrics import ServeMetrics
+from edge_embed.serve.schemas import RequestError
+from edge_embed.serve.settings import ServeSettings
+
+logger = logging.getLogger(__name__)
+
+# Requests with more characters than this are tokenized (for the token budget and usage) off the event loop.
+_INLINE_TOKENIZE_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One request's vectors and the tokens the model read for them."""
+
+    vectors: np.ndarray
+    tokens: int
+
+
+class EmbeddingService:
+    """One artifact served to many concurrent requests."""
+
+    def __init__(self, embedder: Embedder, settings: ServeSettings) -> None:
+        self.embedder, self.settings = embedder, settings
+        self.metrics = ServeMetrics()
+        self.batcher = MicroBatcher(self._embed_raw, settings, self.metrics)
+        self.model_name = settings.model_name or embedder.folder.name
+        self.manifest_sha256 = manifest_sha256(embedder.folder)
+
+    @property
+    def width(self) -> int:
+        return self.embedder.manifest.embedding_dim
+
+    async def start(self) -> None:
+        """Start batching, then warm up on the shapes requests will have."""
+        await self.batcher.start()
+        if self.settings.warmup:
+            await self.batcher.run_on_model_thread(self._warm_up)
+
+    async def stop(self) -> None:
+        await self.batcher.stop()
+
+    def prompt(self, prompt_name: str | None) -> str:
+        """The text prepended for ``prompt_name`` (the model's document prompt when None, as the runtime does)."""
+        prompts = self.embedder.manifest.prompts
+        return prompts[prompt_name] if prompt_name is not None else prompts.get("document", "")
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt_name: str | None = None,
+        dimensions: int | None = None,
+        normalize_output: bool | None = None,
+        refuse_truncation: bool = False,
+    ) -> Embedded:
+        """Vectors for one request, batched with whatever else is waiting.
+
+        ``normalize_output`` None normalizes as the model does (``Embedder.embed``'s default). With
+        ``refuse_truncation`` a text longer than the model reads is refused (TEI's ``truncate: false``).
+
+        Raises:
+            RequestError: 413 for a text the model would truncate when truncation is refused.
+            Overloaded: If the queue is full.
+        """
+        prompt = self.prompt(prompt_name)
+        lengths, overflowing = await self._token_lengths(texts, prompt)
+        if refuse_truncation and overflowing is not None:
+            limit = self.embedder.manifest.max_seq_length
+            raise RequestError(
+                413, f"inputs[{overflowing}] is longer than the model's {limit} tokens; send truncate: true to cut it"
+            )
+        tokens = int(sum(lengths))
+        raw = await self.batcher.embed(texts, prompt, tokens)
+        width = dimensions or self.width
+        vectors = raw[:, :width] if width < raw.shape[1] else raw
+        if self.embedder.manifest.normalize if normalize_output is None else normalize_output:
+            vectors = normalize(vectors)
+        self.metrics.texts.inc(len(texts))
+        self.metrics.tokens.inc(tokens)
+        return Embedded(np.ascontiguousarray(vectors, dtype=np.float32), tokens)
+
+    def tokenize(self, texts: Sequence[str], add_special_tokens: bool) -> list[list[dict[str, Any]]]:
+        """TEI's ``/tokenize`` answer: each token's id, text, whether it is special, and its character span."""
+        out = []
+        for text, encoding in zip(texts, self.embedder.tokenize(list(texts)), strict=True):
+            tokens = []
+            for token_id, token, special, (start, stop) in zip(
+                encoding.ids, encoding.tokens, encoding.special_tokens_mask, encoding.offsets, strict=True
+            ):
+                if special and not add_special_tokens:
+                    continue
+                piece = None if special else text[start:stop]
+                tokens.append(
+                    {"id": token_id, "text": piece or token, "special": bool(special), "start": start, "stop": stop}
+                )
+            out.append(tokens)
+        return out
+
+    def info(self) -> dict[str, Any]:
+        """``GET /info``: what is served, where it came from, and the service's limits."""
+        manifest, settings = self.embedder.manifest, self.settings
+        return {
+            "model_id": self.model_name,
+            "model_sha256": self.manifest_sha256,
+            "model_type": "embedding",
+            "dim": manifest.embedding_dim,
+            "matryoshka_dims": list(manifest.matryoshka_dims),
+            "max_input_length": manifest.max_seq_length,
+            "pooling": manifest.pooling.value,
+            "normalize": manifest.normalize,
+            "precision": manifest.graph.precision,
+            "prompts": dict(manifest.prompts),
+            "parent": manifest.parent,
+            "run_id": manifest.source.get("run_id"),
+            "created_at": manifest.created_at,
+            "max_batch_tokens": settings.max_batch_tokens,
+            "max_batch_requests": settings.max_batch_requests,
+            "max_concurrent_requests": settings.max_concurrent_requests,
+            "max_client_batch_size": settings.max_inputs,
+            "max_input_chars": settings.max_chars,
+            "auth": settings.api_key is not None,
+            "version": __version__,
+        }
+
+    async def _token_lengths(self, texts: Sequence[str], prompt: str) -> tuple[list[int], int | None]:
+        """Tokens per text as the model reads them, and the index of the first text it truncates (or None)."""
+
+        def count() -> tuple[list[int], int | None]:
+            encodings = self.embedder.tokenize([prompt + t for t in texts] if prompt else list(texts))
+            first = next((i for i, e in enumerate(encodings) if e.overflowing), None)
+            return [len(e) for e in encodings], first
+
+        if sum(len(t) for t in texts) <= _INLINE_TOKENIZE_CHARS:
+            return count()
+        return await asyncio.to_thread(count)
+
+    def _embed_raw(self, texts: list[str], prompt: str) -> np.ndarray:
+        return self.embedder.embed(texts, prompt=prompt, normalize=False)
+
+    def _warm_up(self) -> np.ndarray:
+        """A batch of one, a full batch of short texts and one text at the model's length: the shapes to come."""
+        longest = " ".join(["maintenance"] * self.embedder.manifest.max_seq_length)
+        for texts in (["warm-up"], ["warm-up query"] * 32, [longest]):
+            vectors = self._embed_raw(texts, "")
+        logger.info("warmed up %s", self.model_name)
+        return vectors
