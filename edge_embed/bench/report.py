@@ -24,8 +24,7 @@ def pareto_front(rows: Sequence[BenchRow]) -> list[BenchRow]:
 
     def dominated(row: BenchRow) -> bool:
         return any(
-            o.p95_ms <= row.p95_ms and o.ndcg >= row.ndcg and (o.p95_ms < row.p95_ms or o.ndcg > row.ndcg)
-            for o in rows
+            o.p95_ms <= row.p95_ms and o.ndcg >= row.ndcg and (o.p95_ms < row.p95_ms or o.ndcg > row.ndcg) for o in rows
         )
 
     return [row for row in rows if not dominated(row)]

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_embed.errors import InputError
+from edge_embed.tables import format_table
 
 if TYPE_CHECKING:
     from edge_embed.data.beir import RetrievalDataset
+    from edge_embed.index import VectorIndex
     from edge_embed.pipeline.config import PipelineConfig
     from edge_embed.registry import Registry
+    from edge_embed.runtime import Embedder
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -127,7 +130,6 @@ def run_quantize(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         batch_size=args.batch_size,
     )
-    from edge_embed.tables import format_table
 
     parent_size = folder_mb(args.artifact)
     child_size = folder_mb(result.path)
@@ -266,14 +268,83 @@ def run_serve(args: argparse.Namespace) -> int:
         model_name=args.model_name,
     )
     embedder = Embedder.load(args.artifact, threads=args.threads, verify=not args.no_verify)
-    app = create_app(embedder, settings)
+    index = None
+    if args.index is not None:
+        from edge_embed.index import VectorIndex
+
+        index = VectorIndex.open(args.index)
+        index.check(embedder)
+    app = create_app(embedder, settings, index=index)
     print(
         f"edge-embed: serving {args.artifact} on http://{args.host}:{args.port} "
-        f"(POST /v1/embeddings, /embed; GET /health, /info, /metrics){' with an API key' if settings.api_key else ''}",
+        f"(POST /v1/embeddings, /embed{', /search' if index is not None else ''}; GET /health, /info, /metrics)"
+        f"{' with an API key' if settings.api_key else ''}",
         file=sys.stderr,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
     return 0
+
+
+def run_index_build(args: argparse.Namespace) -> int:
+    """Run ``edge-embed index build``."""
+    from edge_embed.index import VectorIndex, read_documents
+    from edge_embed.runtime import Embedder
+
+    if args.output.exists() and not args.overwrite:  # before the embedding work
+        raise InputError(f"{args.output} already exists; choose another index folder or pass --overwrite")
+    documents = read_documents(args.corpus, args.field, args.id_field)
+    embedder = Embedder.load(args.artifact)
+    index = VectorIndex.build(
+        embedder, documents, args.output, args.precision, args.overwrite, sys.stderr.isatty(), dim=args.dim
+    )
+    print(
+        f"edge-embed: indexed {len(index)} documents into {args.output} "
+        f"({index.manifest.precision} x {index.manifest.dim}, {index.memory_bytes / 1e6:.1f} MB of vectors)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_index_add(args: argparse.Namespace) -> int:
+    """Run ``edge-embed index add``."""
+    from edge_embed.index import VectorIndex, read_documents
+
+    index = VectorIndex.open(args.index)
+    documents = read_documents(args.corpus, args.field, args.id_field)
+    grown = index.add(_index_embedder(index, args.artifact), documents, sys.stderr.isatty())
+    print(f"edge-embed: added {len(documents)} documents; {args.index} holds {len(grown)}", file=sys.stderr)
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """Run ``edge-embed search``."""
+    from edge_embed.index import VectorIndex
+
+    index = VectorIndex.open(args.index)
+    results = index.search(_index_embedder(index, args.artifact), args.queries, k=args.k)
+    for query, hits in zip(args.queries, results, strict=True):
+        if args.json:
+            print(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+            continue
+        print(f"query: {query}")
+        rows = [
+            [i, f"{h.score:.4f}", h.id, (h.title + ": " if h.title else "") + h.text[:80]]
+            for i, h in enumerate(hits, 1)
+        ]
+        print(format_table(["rank", "score", "id", "text"], rows))
+    return 0
+
+
+def _index_embedder(index: VectorIndex, artifact: Path | None) -> Embedder:
+    """The artifact given, or the one the index records (checked against the index either way)."""
+    from edge_embed.runtime import Embedder
+
+    path = artifact if artifact is not None else Path(index.manifest.artifact_path)
+    if artifact is None and not path.is_dir():
+        raise InputError(f"the index's artifact {path} is gone; pass --artifact with the same artifact")
+    embedder = Embedder.load(path)
+    index.check(embedder)
+    return embedder
 
 
 def run_info(args: argparse.Namespace) -> int:

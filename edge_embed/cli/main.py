@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from edge_embed import __version__
 from edge_embed.cli import handlers
@@ -340,6 +341,18 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("roots", type=Path, nargs="*", help="folders to scan (default: the workspace)")
     rebuild.set_defaults(handler=handlers.run_registry_rebuild)
 
+    _add_serve_commands(commands)
+
+    info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
+    info.add_argument("artifact", type=Path, help="artifact folder")
+    info.add_argument("--json", action="store_true", help="print the raw manifest JSON")
+    info.add_argument("--verify", action="store_true", help="also check every file's sha256")
+    info.set_defaults(handler=handlers.run_info)
+    return parser
+
+
+def _add_serve_commands(commands: Any) -> None:
+    """``serve``, ``index build|add`` and ``search``: the device's service and local search."""
     serve = commands.add_parser(
         "serve",
         help="serve an artifact over HTTP: OpenAI /v1/embeddings and TEI /embed (needs [serve])",
@@ -366,14 +379,47 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-name", help="the model name answered in responses (default: the folder's name)")
     serve.add_argument("--no-warmup", action="store_true", help="skip the warm-up batches at start")
     serve.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
+    serve.add_argument("--index", type=Path, help="an index folder built with this artifact: enables POST /search")
     serve.set_defaults(handler=handlers.run_serve)
 
-    info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
-    info.add_argument("artifact", type=Path, help="artifact folder")
-    info.add_argument("--json", action="store_true", help="print the raw manifest JSON")
-    info.add_argument("--verify", action="store_true", help="also check every file's sha256")
-    info.set_defaults(handler=handlers.run_info)
-    return parser
+    index = commands.add_parser("index", help="local search indexes (build, add)").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    build = index.add_parser(
+        "build",
+        help="embed a corpus into a new index folder",
+        description="Embed documents (a BEIR folder, .jsonl or .txt with one document per line) as passages and "
+        "write an index folder tied to the artifact.",
+    )
+    build.add_argument("artifact", type=Path, help="artifact folder")
+    build.add_argument("corpus", type=Path, help="BEIR folder (corpus.jsonl), .jsonl file or text file")
+    build.add_argument("-o", "--output", type=Path, required=True, help="index folder to create")
+    build.add_argument(
+        "--precision",
+        choices=["float32", "int8", "binary"],
+        default="float32",
+        help="stored vectors: float32 (exact), int8 (1/4 the memory) or binary with float rescoring (1/32)",
+    )
+    build.add_argument("--dim", type=int, help="Matryoshka: index the first DIM components")
+    build.add_argument("--field", default="text", help="JSON field holding the text (default: text)")
+    build.add_argument("--id-field", default="_id", help="JSON field holding the id (default: _id, or id)")
+    build.add_argument("--overwrite", action="store_true")
+    build.set_defaults(handler=handlers.run_index_build)
+    add = index.add_parser("add", help="embed more documents into an index (atomically)")
+    add.add_argument("index", type=Path, help="index folder")
+    add.add_argument("corpus", type=Path, help="BEIR folder, .jsonl file or text file")
+    add.add_argument("--artifact", type=Path, help="the artifact (default: the one the index records)")
+    add.add_argument("--field", default="text")
+    add.add_argument("--id-field", default="_id")
+    add.set_defaults(handler=handlers.run_index_add)
+
+    search = commands.add_parser("search", help="search an index with a query", description="Search an index.")
+    search.add_argument("index", type=Path, help="index folder")
+    search.add_argument("queries", nargs="+", metavar="QUERY", help="search queries")
+    search.add_argument("-k", type=int, default=10, help="hits per query (default: 10)")
+    search.add_argument("--artifact", type=Path, help="the artifact (default: the one the index records)")
+    search.add_argument("--json", action="store_true", help="print JSON lines, one per query")
+    search.set_defaults(handler=handlers.run_search)
 
 
 def _int_list(value: str) -> tuple[int, ...]:

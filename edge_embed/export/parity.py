@@ -14,6 +14,7 @@ from edge_embed.runtime.embedder import Embedder
 
 PARITY_THRESHOLD = 0.9999
 
+
 def reference_model(source: ExportSource) -> Any:
     """Load the source with sentence-transformers on CPU, configured exactly as the artifact will be."""
     from sentence_transformers import SentenceTransformer

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from edge_embed.index import VectorIndex
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.serve.batcher import Overloaded
 from edge_embed.serve.schemas import (
@@ -33,6 +34,7 @@ from edge_embed.serve.schemas import (
     EncodingFormat,
     ErrorKind,
     RequestError,
+    SearchRequest,
     SimilarityRequest,
     TokenizeRequest,
 )
@@ -54,9 +56,12 @@ _TEI_ERROR_TYPES = {
 }
 
 
-def create_app(embedder: Embedder, settings: ServeSettings | None = None) -> Starlette:
-    """The ASGI app serving ``embedder`` (run it with uvicorn, or ``edge-embed serve``)."""
-    service = EmbeddingService(embedder, settings or ServeSettings())
+def create_app(
+    embedder: Embedder, settings: ServeSettings | None = None, index: VectorIndex | None = None
+) -> Starlette:
+    """The ASGI app serving ``embedder`` (run it with uvicorn, or ``edge-embed serve``); with ``index``, also
+    ``POST /search`` over it."""
+    service = EmbeddingService(embedder, settings or ServeSettings(), index)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -74,6 +79,7 @@ def create_app(embedder: Embedder, settings: ServeSettings | None = None) -> Sta
             Route("/embed", routes.endpoint("/embed", routes.tei_embed), methods=["POST"]),
             Route("/tokenize", routes.endpoint("/tokenize", routes.tokenize), methods=["POST"]),
             Route("/similarity", routes.endpoint("/similarity", routes.similarity), methods=["POST"]),
+            Route("/search", routes.endpoint("/search", routes.search), methods=["POST"]),
             Route("/health", routes.endpoint("/health", routes.health, auth=False), methods=["GET"]),
             Route("/info", routes.endpoint("/info", routes.info), methods=["GET"]),
             Route("/metrics", routes.endpoint("/metrics", routes.metrics), methods=["GET"]),
@@ -156,6 +162,15 @@ class _Routes:
         parsed = SimilarityRequest.parse(await self._json(request), self.settings)
         result = await self.service.embed([parsed.source, *parsed.sentences], normalize_output=True)
         return _json((result.vectors[1:] @ result.vectors[0]).tolist())
+
+    async def search(self, request: Request) -> Response:
+        parsed = SearchRequest.parse(await self._json(request), self.settings)
+        results = await self.service.search(parsed.queries, parsed.k)
+        answers = [
+            {"query": query, "hits": [hit.to_dict() for hit in hits]}
+            for query, hits in zip(parsed.queries, results, strict=True)
+        ]
+        return _json(answers[0] if parsed.single else {"results": answers})
 
     async def health(self, request: Request) -> Response:
         return _json({"status": "ok"})

@@ -127,6 +127,29 @@ class SimilarityRequest:
         return cls(source[0], _texts(inputs.get("sentences"), "inputs.sentences", settings))
 
 
+@dataclass(frozen=True)
+class SearchRequest:
+    """``POST /search``: one ``query`` or a list of ``queries`` against the service's index."""
+
+    queries: tuple[str, ...]
+    k: int
+    single: bool
+
+    @classmethod
+    def parse(cls, body: object, settings: ServeSettings) -> SearchRequest:
+        data = _object(body)
+        if ("query" in data) == ("queries" in data):
+            raise RequestError(422, "send either 'query' (a string) or 'queries' (a list of strings)", "query")
+        single = "query" in data
+        if single and not isinstance(data["query"], str):
+            raise RequestError(422, "'query' must be a string", "query")
+        queries = _texts(data["query"] if single else data["queries"], "query" if single else "queries", settings)
+        k = data.get("k", 10)
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
+            raise RequestError(422, f"'k' must be an integer from 1 to 1000, got {k!r}", "k")
+        return cls(queries, k, single)
+
+
 def _object(body: object) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
         raise RequestError(422, "the request body must be a JSON object")

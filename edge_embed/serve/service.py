@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from edge_embed import __version__
+from edge_embed.index import Hit, VectorIndex
 from edge_embed.lineage.manifest import manifest_sha256
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.runtime.pooling import normalize
@@ -37,8 +38,10 @@ class Embedded:
 class EmbeddingService:
     """One artifact served to many concurrent requests."""
 
-    def __init__(self, embedder: Embedder, settings: ServeSettings) -> None:
-        self.embedder, self.settings = embedder, settings
+    def __init__(self, embedder: Embedder, settings: ServeSettings, index: VectorIndex | None = None) -> None:
+        if index is not None:
+            index.check(embedder)
+        self.embedder, self.settings, self.index = embedder, settings, index
         self.metrics = ServeMetrics()
         self.batcher = MicroBatcher(self._embed_raw, settings, self.metrics)
         self.model_name = settings.model_name or embedder.folder.name
@@ -97,6 +100,20 @@ class EmbeddingService:
         self.metrics.tokens.inc(tokens)
         return Embedded(np.ascontiguousarray(vectors, dtype=np.float32), tokens)
 
+    async def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
+        """The ``k`` nearest indexed documents of each query (with the model's query prompt).
+
+        Raises:
+            RequestError: 404 when the service has no index.
+        """
+        if self.index is None:
+            raise RequestError(404, "this service has no index; start it with --index INDEX_DIR")
+        prompt_name = "query" if "query" in self.embedder.manifest.prompts else None
+        embedded = await self.embed(
+            queries, prompt_name=prompt_name, dimensions=self.index.manifest.dim, normalize_output=True
+        )
+        return await asyncio.to_thread(self.index.search_vectors, embedded.vectors, k)
+
     def tokenize(self, texts: Sequence[str], add_special_tokens: bool) -> list[list[dict[str, Any]]]:
         """TEI's ``/tokenize`` answer: each token's id, text, whether it is special, and its character span."""
         out = []
@@ -137,6 +154,13 @@ class EmbeddingService:
             "max_client_batch_size": settings.max_inputs,
             "max_input_chars": settings.max_chars,
             "auth": settings.api_key is not None,
+            "index": None
+            if self.index is None
+            else {
+                "documents": len(self.index),
+                "precision": self.index.manifest.precision.value,
+                "dim": self.index.manifest.dim,
+            },
             "version": __version__,
         }
 

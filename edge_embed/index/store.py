@@ -1,0 +1,314 @@
+"""A local vector index in a folder: the documents, their vectors at the chosen precision, and a manifest tying them
+to the artifact that embedded them (its manifest sha256), so a query from another model is refused, not answered.
+
+    index.json       manifest: artifact, dim, precision, int8 ranges file, document count, sha256 of each file
+    vectors.npy      (n, dim) float32 | (n, dim) int8 | (n, dim / 8) uint8 (packed sign bits)
+    ranges.npy       int8 and binary: the per-dimension calibration ranges (from the first build's vectors)
+    rescore.npy      binary only: the int8 codes the best Hamming candidates are rescored with (memory mapped)
+    documents.jsonl  id, text and optional title and source, in row order
+
+Every write (build, add) makes a complete new folder and swaps it in, so an interrupted ``add`` leaves the previous
+index as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_embed.errors import ArtifactError, InputError
+from edge_embed.index.documents import Document
+from edge_embed.index.scoring import StoredPrecision, encode, top_k
+from edge_embed.lineage.atomic import atomic_dir
+from edge_embed.lineage.hashing import sha256_file
+from edge_embed.lineage.manifest import manifest_sha256
+from edge_embed.runtime.embedder import Embedder
+from edge_embed.runtime.pooling import normalize
+from edge_embed.runtime.precision import calibration_ranges
+
+INDEX_MANIFEST = "index.json"
+INDEX_SCHEMA = "edge-embed.index"
+INDEX_SCHEMA_VERSION = 1
+_VECTORS, _RANGES, _RESCORE, _DOCUMENTS = "vectors.npy", "ranges.npy", "rescore.npy", "documents.jsonl"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the document and its similarity to the query (cosine for float32 and int8)."""
+
+    id: str
+    score: float
+    text: str
+    title: str | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "score": self.score, "text": self.text}
+        if self.title:
+            out["title"] = self.title
+        if self.source:
+            out["source"] = self.source
+        return out
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    """What ``index.json`` records."""
+
+    artifact_sha256: str
+    artifact_path: str
+    dim: int
+    precision: StoredPrecision
+    count: int
+    files: dict[str, str]
+    created_at: str
+    updated_at: str
+    schema_version: int = INDEX_SCHEMA_VERSION
+
+    @classmethod
+    def read(cls, folder: Path) -> IndexManifest:
+        path = folder / INDEX_MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtifactError(
+                f"{folder} is not an index (no {INDEX_MANIFEST}); build one with edge-embed index build"
+            ) from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{path} is not valid JSON ({exc}); rebuild the index") from None
+        if not isinstance(data, dict) or data.get("schema") != INDEX_SCHEMA:
+            raise ArtifactError(f"{path} is not an edge-embed index manifest")
+        if data.get("schema_version", 1) > INDEX_SCHEMA_VERSION:
+            raise ArtifactError(f"{path} is from a newer edge-embed (schema {data['schema_version']}); upgrade it")
+        try:
+            return cls(
+                artifact_sha256=str(data["artifact"]["manifest_sha256"]),
+                artifact_path=str(data["artifact"]["path"]),
+                dim=int(data["dim"]),
+                precision=StoredPrecision(data["precision"]),
+                count=int(data["count"]),
+                files={str(k): str(v) for k, v in data["files"].items()},
+                created_at=str(data["created_at"]),
+                updated_at=str(data["updated_at"]),
+                schema_version=int(data.get("schema_version", 1)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ArtifactError(f"{path} is damaged ({type(exc).__name__}: {exc}); rebuild the index") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": INDEX_SCHEMA,
+            "schema_version": self.schema_version,
+            "artifact": {"manifest_sha256": self.artifact_sha256, "path": self.artifact_path},
+            "dim": self.dim,
+            "precision": self.precision.value,
+            "count": self.count,
+            "files": self.files,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass
+class VectorIndex:
+    """Documents and their vectors, searchable with the artifact that embedded them."""
+
+    folder: Path
+    manifest: IndexManifest
+    vectors: np.ndarray
+    documents: list[Document]
+    ranges: np.ndarray | None = None
+    rescore: np.ndarray | None = None  # binary indexes: int8 codes for rescoring, memory mapped once opened
+    _ids: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        embedder: Embedder,
+        documents: Sequence[Document],
+        folder: str | Path,
+        precision: StoredPrecision | str = StoredPrecision.FLOAT32,
+        overwrite: bool = False,
+        show_progress: bool = False,
+        dim: int | None = None,
+    ) -> VectorIndex:
+        """Embed ``documents`` as passages and write a new index folder.
+
+        Raises:
+            InputError: If the folder exists (without ``overwrite``), there are no documents or an id repeats.
+        """
+        precision = StoredPrecision(precision)
+        if not documents:
+            raise InputError("no documents to index")
+        _check_unique(documents, set())
+        vectors = _embed_documents(embedder, documents, dim, show_progress)
+        ranges = calibration_ranges(vectors) if precision is not StoredPrecision.FLOAT32 else None
+        now = _now()
+        manifest = IndexManifest(
+            artifact_sha256=manifest_sha256(embedder.folder),
+            artifact_path=str(Path(embedder.folder).absolute()),
+            dim=vectors.shape[1],
+            precision=precision,
+            count=len(documents),
+            files={},
+            created_at=now,
+            updated_at=now,
+        )
+        rescore = encode(vectors, StoredPrecision.INT8, ranges) if precision is StoredPrecision.BINARY else None
+        index = cls(Path(folder), manifest, encode(vectors, precision, ranges), list(documents), ranges, rescore)
+        index._write(overwrite=overwrite)
+        return index
+
+    @classmethod
+    def open(cls, folder: str | Path, verify: bool = True) -> VectorIndex:
+        """Read an index folder (checking each file's sha256 against its manifest unless ``verify`` is false).
+
+        Raises:
+            ArtifactError: If the folder is not an index, a file is missing, damaged or does not match.
+        """
+        folder = Path(folder)
+        manifest = IndexManifest.read(folder)
+        for name, digest in manifest.files.items():
+            path = folder / name
+            if not path.is_file():
+                raise ArtifactError(f"{path} is missing; the index is incomplete, rebuild it")
+            if verify and sha256_file(path) != digest:
+                raise ArtifactError(f"{path} does not match its sha256 in {INDEX_MANIFEST}; the index is damaged")
+        vectors = np.load(folder / _VECTORS, allow_pickle=False)
+        ranges = np.load(folder / _RANGES, allow_pickle=False) if (folder / _RANGES).is_file() else None
+        rescore = np.load(folder / _RESCORE, mmap_mode="r") if (folder / _RESCORE).is_file() else None
+        documents = [_document(line, folder) for line in (folder / _DOCUMENTS).read_text("utf-8").splitlines()]
+        if len(documents) != manifest.count or len(vectors) != manifest.count:
+            raise ArtifactError(
+                f"{folder}: {len(vectors)} vectors and {len(documents)} documents, manifest says "
+                f"{manifest.count}; rebuild the index"
+            )
+        return cls(folder, manifest, vectors, documents, ranges, rescore, {d.id for d in documents})
+
+    def __post_init__(self) -> None:
+        if not self._ids:
+            self._ids = {d.id for d in self.documents}
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes the vectors searched in memory take (a binary index's int8 rescoring codes stay on disk)."""
+        return int(self.vectors.nbytes)
+
+    def check(self, embedder: Embedder) -> None:
+        """Refuse an embedder other than the one this index was built with.
+
+        Raises:
+            InputError: Naming both manifest hashes.
+        """
+        given = manifest_sha256(embedder.folder)
+        if given != self.manifest.artifact_sha256:
+            raise InputError(
+                f"index {self.folder} was built with artifact {self.manifest.artifact_sha256[:12]} "
+                f"({self.manifest.artifact_path}), not {given[:12]} ({embedder.folder}); query it with that artifact "
+                "or rebuild the index"
+            )
+
+    def add(self, embedder: Embedder, documents: Sequence[Document], show_progress: bool = False) -> VectorIndex:
+        """Embed more documents and write the grown index in place of this one (atomically).
+
+        Raises:
+            InputError: If ``embedder`` is not the index's, or an id is already indexed or repeats.
+        """
+        self.check(embedder)
+        if not documents:
+            raise InputError("no documents to add")
+        _check_unique(documents, self._ids)
+        vectors = _embed_documents(embedder, documents, self.manifest.dim, show_progress)
+        rescore = None
+        if self.rescore is not None:
+            rescore = np.concatenate([self.rescore, encode(vectors, StoredPrecision.INT8, self.ranges)])
+        grown = VectorIndex(
+            self.folder,
+            replace(self.manifest, count=len(self) + len(documents), updated_at=_now()),
+            np.concatenate([self.vectors, encode(vectors, self.manifest.precision, self.ranges)]),
+            [*self.documents, *documents],
+            self.ranges,
+            rescore,
+        )
+        grown._write(overwrite=True)
+        return grown
+
+    def search(
+        self, embedder: Embedder, queries: Sequence[str], k: int = 10, rescore_multiplier: int = 4
+    ) -> list[list[Hit]]:
+        """The ``k`` nearest documents of each query (embedded with the model's query prompt), best first.
+
+        Raises:
+            InputError: If ``embedder`` is not the index's, or ``k`` is not positive.
+        """
+        self.check(embedder)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}")
+        query_vectors = normalize(embedder.embed(list(queries), kind="query", dim=self.manifest.dim))
+        return self.search_vectors(query_vectors, k, rescore_multiplier)
+
+    def search_vectors(self, query_vectors: np.ndarray, k: int = 10, rescore_multiplier: int = 4) -> list[list[Hit]]:
+        """As :meth:`search`, for unit query vectors already embedded with this index's artifact."""
+        rows, row_scores = top_k(
+            query_vectors, self.vectors, self.manifest.precision, self.ranges, k, self.rescore, rescore_multiplier
+        )
+        return [
+            [self._hit(int(row), float(score)) for row, score in zip(picked, picked_scores, strict=True)]
+            for picked, picked_scores in zip(rows, row_scores, strict=True)
+        ]
+
+    def _hit(self, row: int, score: float) -> Hit:
+        document = self.documents[row]
+        return Hit(document.id, score, document.text, document.title, document.source)
+
+    def _write(self, overwrite: bool) -> None:
+        with atomic_dir(self.folder, overwrite=overwrite) as tmp:
+            np.save(tmp / _VECTORS, self.vectors, allow_pickle=False)
+            if self.ranges is not None:
+                np.save(tmp / _RANGES, self.ranges, allow_pickle=False)
+            if self.rescore is not None:
+                np.save(tmp / _RESCORE, np.asarray(self.rescore), allow_pickle=False)
+            (tmp / _DOCUMENTS).write_text(
+                "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in self.documents), encoding="utf-8"
+            )
+            files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+            self.manifest = replace(self.manifest, files=files)
+            (tmp / INDEX_MANIFEST).write_text(json.dumps(self.manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self._ids = {d.id for d in self.documents}
+
+
+def _embed_documents(
+    embedder: Embedder, documents: Sequence[Document], dim: int | None, show_progress: bool
+) -> np.ndarray:
+    texts = [d.embedded_text for d in documents]
+    return normalize(embedder.embed(texts, kind="document", dim=dim, show_progress=show_progress))
+
+
+def _check_unique(documents: Sequence[Document], existing: set[str]) -> None:
+    seen = set(existing)
+    for document in documents:
+        if document.id in seen:
+            where = "already in the index" if document.id in existing else "given twice"
+            raise InputError(f"document id {document.id!r} is {where}; ids must be unique")
+        seen.add(document.id)
+
+
+def _document(line: str, folder: Path) -> Document:
+    try:
+        data = json.loads(line)
+        return Document(str(data["id"]), str(data["text"]), data.get("title"), data.get("source"))
+    except (ValueError, KeyError, TypeError):
+        raise ArtifactError(f"{folder / _DOCUMENTS} has a damaged line; rebuild the index") from None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
