@@ -29,7 +29,7 @@ from peers import prepare  # noqa: E402
 
 from edge_embed import Embedder  # noqa: E402
 from edge_embed.data.beir import load_beir  # noqa: E402
-from edge_embed.index.scoring import StoredPrecision, encode, top_k  # noqa: E402
+from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, encode, top_k  # noqa: E402
 from edge_embed.runtime.pooling import normalize  # noqa: E402
 from edge_embed.runtime.precision import calibration_ranges  # noqa: E402
 from edge_embed.tables import format_table  # noqa: E402
@@ -132,7 +132,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-queries", type=int, default=200, help="batch-1 searches per precision per round")
-    parser.add_argument("--rescore-multiplier", type=int, default=4, help="binary: candidates rescored per hit")
+    parser.add_argument(
+        "--rescore-multiplier", type=int, default=RESCORE_MULTIPLIER, help="binary: candidates rescored per hit"
+    )
     parser.add_argument("--synthetic-rows", type=int, default=1_000_000)
     parser.add_argument("--synthetic-queries", type=int, default=20)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "edge-embed-peers")

@@ -24,7 +24,7 @@ import numpy as np
 
 from edge_embed.errors import ArtifactError, InputError
 from edge_embed.index.documents import Document
-from edge_embed.index.scoring import StoredPrecision, encode, top_k
+from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, encode, top_k
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import manifest_sha256
@@ -243,7 +243,7 @@ class VectorIndex:
         return grown
 
     def search(
-        self, embedder: Embedder, queries: Sequence[str], k: int = 10, rescore_multiplier: int = 4
+        self, embedder: Embedder, queries: Sequence[str], k: int = 10, rescore_multiplier: int = RESCORE_MULTIPLIER
     ) -> list[list[Hit]]:
         """The ``k`` nearest documents of each query (embedded with the model's query prompt), best first.
 
@@ -256,7 +256,9 @@ class VectorIndex:
         query_vectors = normalize(embedder.embed(list(queries), kind="query", dim=self.manifest.dim))
         return self.search_vectors(query_vectors, k, rescore_multiplier)
 
-    def search_vectors(self, query_vectors: np.ndarray, k: int = 10, rescore_multiplier: int = 4) -> list[list[Hit]]:
+    def search_vectors(
+        self, query_vectors: np.ndarray, k: int = 10, rescore_multiplier: int = RESCORE_MULTIPLIER
+    ) -> list[list[Hit]]:
         """As :meth:`search`, for unit query vectors already embedded with this index's artifact."""
         rows, row_scores = top_k(
             query_vectors, self.vectors, self.manifest.precision, self.ranges, k, self.rescore, rescore_multiplier
