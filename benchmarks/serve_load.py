@@ -43,7 +43,6 @@ from edge_embed.tables import format_table  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "medquad"
 KEY = "bench-key"
-CONCURRENCY = (1, 8, 32)
 
 
 @dataclass
@@ -270,16 +269,39 @@ def malformed(server: Server, count: int) -> dict:
 
 def infinity_folder(work: Path, artifact: Path) -> Path:
     """A model folder Infinity's optimum engine loads: the base model's config and tokenizer (pinned to the same
-    256 tokens) and edge-embed's int8 graph as its quantized ONNX file."""
+    256 tokens) and edge-embed's int8 graph under the name Infinity gives a graph it has already optimized
+    (``onnx/*_optimized.onnx``, with its config beside it), so it runs that file as it is. Infinity 0.0.78 with
+    optimum 2.x cannot load a local ONNX file by any other path (it passes an absolute file name optimum rejects).
+    """
     folder = work / "infinity-model"
     if not folder.is_dir():
         shutil.copytree(work / "st-onnx", folder, ignore=shutil.ignore_patterns("onnx", "*.safetensors"))
         (folder / "onnx").mkdir()
-        shutil.copy(artifact / "model.onnx", folder / "onnx" / "model_quantized.onnx")
+        shutil.copy(artifact / "model.onnx", folder / "onnx" / "model_quantized_optimized.onnx")
+        for name in [n for n in ("model.onnx_data",) if (artifact / n).is_file()]:
+            shutil.copy(artifact / name, folder / "onnx" / name)
+        shutil.copy(folder / "config.json", folder / "onnx" / "config.json")
         config = json.loads((folder / "tokenizer_config.json").read_text())
         config["model_max_length"] = MAX_SEQ_LENGTH
         (folder / "tokenizer_config.json").write_text(json.dumps(config))
     return folder
+
+
+def same_vectors(servers: list[Server], artifact: Path, text: str) -> dict[str, float]:
+    """Cosine of each server's vector for ``text`` to the runtime's: the servers must compute the same thing."""
+    from edge_embed import Embedder
+
+    expected = Embedder(artifact).embed([text])[0]
+    out = {}
+    for server in servers:
+        status, body = asyncio.run(
+            Connection(server.port).request(
+                "POST", server.route, embeddings_body(server, text), {"Authorization": f"Bearer {KEY}"}
+            )
+        )
+        vector = np.asarray(json.loads(body)["data"][0]["embedding"], dtype=np.float32)
+        out[server.name] = float(vector @ expected / np.linalg.norm(vector) / np.linalg.norm(expected))
+    return out
 
 
 def main() -> None:
@@ -291,6 +313,9 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=30.0, help="seconds of the 32-client soak on edge-embed")
     parser.add_argument("--malformed", type=int, default=10_000)
     parser.add_argument("--infinity", type=Path, default=Path("/tmp/infvenv/bin/infinity_emb"))
+    parser.add_argument("--texts", default="short,long", help="workloads to run (short, long)")
+    parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--threads", type=int, help="onnxruntime threads of the edge-embed servers (default: all)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "edge-embed-peers")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve_load.json")
     args = parser.parse_args()
@@ -301,7 +326,11 @@ def main() -> None:
         "short": list(dataset.queries.values())[:500],
         "long": sorted(dataset.corpus.values(), key=len, reverse=True)[:200],
     }
+    workloads = {name: texts for name, texts in workloads.items() if name in args.texts.split(",")}
+    concurrency = tuple(int(c) for c in args.clients.split(","))
     cli = [sys.executable, "-m", "edge_embed.cli.main", "serve", str(artifact), "--api-key", KEY]
+    if args.threads:
+        cli += ["--threads", str(args.threads)]
     servers = [
         Server("edge-embed", [*cli], "/v1/embeddings", "minilm"),
         Server("edge-embed batch-1", [*cli, "--max-batch-requests", "1"], "/v1/embeddings", "minilm"),
@@ -324,7 +353,8 @@ def main() -> None:
                     "32",
                     "--served-model-name",
                     "minilm",
-                    "--onnx-disable-optimize",
+                    "--pooling-method",
+                    "mean",
                     "--api-key",
                     KEY,
                 ],
@@ -344,26 +374,28 @@ def main() -> None:
         for server in servers:
             wait_healthy(server)
         first = {s.name: first_request(s, workloads["short"][0]) for s in servers}
+        agreement = same_vectors(servers, artifact, workloads["short"][1])
+        print("cosine to the runtime's vector: " + ", ".join(f"{n} {c:.5f}" for n, c in agreement.items()))
         sampler.start()
         cells: dict[tuple[str, str, int], list[dict]] = {}
         for r in range(args.rounds):
             for workload, texts in workloads.items():
-                for clients in CONCURRENCY:
+                for clients in concurrency:
                     for server in servers[r % len(servers) :] + servers[: r % len(servers)]:
                         print(f"round {r + 1}: {server.name} {workload} x{clients}", file=sys.stderr)
                         result = asyncio.run(load(server, texts, clients, args.seconds, args.max_requests))
                         cells.setdefault((server.name, workload, clients), []).append(result)
-        soak = asyncio.run(load(servers[0], workloads["short"], 32, args.soak, 10**6))
+        soak = asyncio.run(load(servers[0], next(iter(workloads.values())), 32, args.soak, 10**6))
         bad = malformed(servers[0], args.malformed)
     finally:
         stop.set()
         for server in servers:
             server.stop()
 
-    report(args, servers, workloads, cells, first, soak, bad)
+    report(args, servers, workloads, concurrency, cells, first, soak, bad)
 
 
-def report(args, servers, workloads, cells, first, soak, bad) -> None:  # noqa: ANN001 - one caller, plain values
+def report(args, servers, workloads, concurrency, cells, first, soak, bad) -> None:  # noqa: ANN001 - one caller, plain values
     """Print the tables and ratios and write results/serve_load.json."""
     merged = {
         key: {m: statistics.median(r[m] for r in runs) for m in ("rps", "p50", "p95", "p99")}
@@ -402,7 +434,7 @@ def report(args, servers, workloads, cells, first, soak, bad) -> None:  # noqa: 
     )
     ratios = []
     for workload in workloads:
-        for clients in CONCURRENCY:
+        for clients in concurrency:
             ours = merged[("edge-embed", workload, clients)]
             solo = merged[("edge-embed batch-1", workload, clients)]
             line = [workload, clients, f"{ours['rps'] / solo['rps']:.2f}x"]

@@ -22,6 +22,11 @@ assert embedder.embed_query("pump").ndim == 1 and embedder.encode(["pump"], prec
 assert embedder.embed(["pump", "seal"], precision="int8").dtype.name == "int8" and embedder.token_count("pump") > 0
 import edge_embed.runtime.steps, edge_embed.runtime.precision, edge_embed.tables, edge_embed.data.probes
 import edge_embed.graph_io, edge_embed.integrations.langchain, edge_embed.records, edge_embed.prompts
+import tempfile
+from edge_embed.index import Document, VectorIndex  # local search: build, reopen, search
+with tempfile.TemporaryDirectory() as tmp:
+    built = VectorIndex.build(embedder, [Document("a", "pump seal leak"), Document("b", "bearing")], tmp + "/i", "binary")
+    assert VectorIndex.open(tmp + "/i").search(embedder, ["pump"], k=1)[0][0].id in ("a", "b")
 from importlib.util import find_spec
 if find_spec("starlette") is not None:  # the service ([serve] extra): its app over the loaded embedder
     from edge_embed.serve import create_app

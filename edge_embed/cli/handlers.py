@@ -294,8 +294,9 @@ def run_index_build(args: argparse.Namespace) -> int:
         raise InputError(f"{args.output} already exists; choose another index folder or pass --overwrite")
     documents = read_documents(args.corpus, args.field, args.id_field)
     embedder = Embedder.load(args.artifact)
+    progress = sys.stderr.isatty()
     index = VectorIndex.build(
-        embedder, documents, args.output, args.precision, args.overwrite, sys.stderr.isatty(), dim=args.dim
+        embedder, documents, args.output, args.precision, args.overwrite, progress, dim=args.dim, ann=args.ann
     )
     print(
         f"edge-embed: indexed {len(index)} documents into {args.output} "

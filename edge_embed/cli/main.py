@@ -401,6 +401,7 @@ def _add_serve_commands(commands: Any) -> None:
         help="stored vectors: float32 (exact), int8 (1/4 the memory) or binary with float rescoring (1/32)",
     )
     build.add_argument("--dim", type=int, help="Matryoshka: index the first DIM components")
+    build.add_argument("--ann", action="store_true", help="also build an HNSW graph for large corpora (needs [ann])")
     build.add_argument("--field", default="text", help="JSON field holding the text (default: text)")
     build.add_argument("--id-field", default="_id", help="JSON field holding the id (default: _id, or id)")
     build.add_argument("--overwrite", action="store_true")

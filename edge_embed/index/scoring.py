@@ -84,13 +84,31 @@ def top_k(
     candidates, hamming = _best(similarity, min(len(stored), k * max(rescore_multiplier, 1)))
     if rescore is None:
         return candidates[:, :k], hamming[:, :k]
+    rows, row_scores = rerank(queries, list(candidates), stored, precision, ranges, k, rescore)
+    return np.vstack(rows), np.vstack(row_scores).astype(np.float32)
+
+
+def rerank(
+    queries: np.ndarray,
+    candidates: list[np.ndarray],
+    stored: np.ndarray,
+    precision: StoredPrecision,
+    ranges: np.ndarray | None,
+    k: int,
+    rescore: np.ndarray | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The ``k`` best of each query's candidate rows, scored exactly (a binary index by its int8 ``rescore`` codes)."""
     rows, row_scores = [], []
     for query, picked in zip(queries, candidates, strict=True):
-        rescored = scores(query[None], np.asarray(rescore[np.sort(picked)]), StoredPrecision.INT8, ranges)[0]
-        order = np.argsort(-rescored, kind="stable")[:k]
-        rows.append(np.sort(picked)[order])
-        row_scores.append(rescored[order])
-    return np.vstack(rows), np.vstack(row_scores).astype(np.float32)
+        picked = np.sort(picked)
+        if precision is StoredPrecision.BINARY and rescore is not None:
+            exact = scores(query[None], np.asarray(rescore[picked]), StoredPrecision.INT8, ranges)[0]
+        else:
+            exact = scores(query[None], np.asarray(stored[picked]), precision, ranges)[0]
+        order = np.argsort(-exact, kind="stable")[:k]
+        rows.append(picked[order])
+        row_scores.append(exact[order])
+    return rows, row_scores
 
 
 def _best(similarity: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

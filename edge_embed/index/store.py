@@ -5,6 +5,7 @@ to the artifact that embedded them (its manifest sha256), so a query from anothe
     vectors.npy      (n, dim) float32 | (n, dim) int8 | (n, dim / 8) uint8 (packed sign bits)
     ranges.npy       int8 and binary: the per-dimension calibration ranges (from the first build's vectors)
     rescore.npy      binary only: the int8 codes the best Hamming candidates are rescored with (memory mapped)
+    ann.usearch      optional ([ann] extra): an HNSW graph proposing candidates, rescored exactly
     documents.jsonl  id, text and optional title and source, in row order
 
 Every write (build, add) makes a complete new folder and swaps it in, so an interrupted ``add`` leaves the previous
@@ -23,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from edge_embed.errors import ArtifactError, InputError
+from edge_embed.index import ann as approximate
 from edge_embed.index.documents import Document
-from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, encode, top_k
+from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, encode, rerank, top_k
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import manifest_sha256
@@ -125,6 +127,7 @@ class VectorIndex:
     documents: list[Document]
     ranges: np.ndarray | None = None
     rescore: np.ndarray | None = None  # binary indexes: int8 codes for rescoring, memory mapped once opened
+    graph: Any = None  # optional usearch HNSW graph proposing candidates
     _ids: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
@@ -137,8 +140,9 @@ class VectorIndex:
         overwrite: bool = False,
         show_progress: bool = False,
         dim: int | None = None,
+        ann: bool = False,
     ) -> VectorIndex:
-        """Embed ``documents`` as passages and write a new index folder.
+        """Embed ``documents`` as passages and write a new index folder (with ``ann``, also an HNSW graph).
 
         Raises:
             InputError: If the folder exists (without ``overwrite``), there are no documents or an id repeats.
@@ -161,7 +165,11 @@ class VectorIndex:
             updated_at=now,
         )
         rescore = encode(vectors, StoredPrecision.INT8, ranges) if precision is StoredPrecision.BINARY else None
-        index = cls(Path(folder), manifest, encode(vectors, precision, ranges), list(documents), ranges, rescore)
+        graph = None
+        if ann:
+            graph = approximate.new_graph(vectors.shape[1], precision)
+            approximate.add_to_graph(graph, 0, vectors, precision)
+        index = cls(Path(folder), manifest, encode(vectors, precision, ranges), list(documents), ranges, rescore, graph)
         index._write(overwrite=overwrite)
         return index
 
@@ -183,13 +191,16 @@ class VectorIndex:
         vectors = np.load(folder / _VECTORS, allow_pickle=False)
         ranges = np.load(folder / _RANGES, allow_pickle=False) if (folder / _RANGES).is_file() else None
         rescore = np.load(folder / _RESCORE, mmap_mode="r") if (folder / _RESCORE).is_file() else None
+        graph = (
+            approximate.open_graph(folder / approximate.ANN_FILE) if approximate.ANN_FILE in manifest.files else None
+        )
         documents = [_document(line, folder) for line in (folder / _DOCUMENTS).read_text("utf-8").splitlines()]
         if len(documents) != manifest.count or len(vectors) != manifest.count:
             raise ArtifactError(
                 f"{folder}: {len(vectors)} vectors and {len(documents)} documents, manifest says "
                 f"{manifest.count}; rebuild the index"
             )
-        return cls(folder, manifest, vectors, documents, ranges, rescore, {d.id for d in documents})
+        return cls(folder, manifest, vectors, documents, ranges, rescore, graph, {d.id for d in documents})
 
     def __post_init__(self) -> None:
         if not self._ids:
@@ -231,6 +242,11 @@ class VectorIndex:
         rescore = None
         if self.rescore is not None:
             rescore = np.concatenate([self.rescore, encode(vectors, StoredPrecision.INT8, self.ranges)])
+        graph = None
+        if self.graph is not None:  # a graph opened as a memory map is read-only: rebuild it with the new rows
+            graph = approximate.new_graph(self.manifest.dim, self.manifest.precision)
+            approximate.add_to_graph(graph, 0, self._approximate_floats(), self.manifest.precision)
+            approximate.add_to_graph(graph, len(self), vectors, self.manifest.precision)
         grown = VectorIndex(
             self.folder,
             replace(self.manifest, count=len(self) + len(documents), updated_at=_now()),
@@ -238,6 +254,7 @@ class VectorIndex:
             [*self.documents, *documents],
             self.ranges,
             rescore,
+            graph,
         )
         grown._write(overwrite=True)
         return grown
@@ -260,13 +277,31 @@ class VectorIndex:
         self, query_vectors: np.ndarray, k: int = 10, rescore_multiplier: int = RESCORE_MULTIPLIER
     ) -> list[list[Hit]]:
         """As :meth:`search`, for unit query vectors already embedded with this index's artifact."""
-        rows, row_scores = top_k(
-            query_vectors, self.vectors, self.manifest.precision, self.ranges, k, self.rescore, rescore_multiplier
-        )
+        precision = self.manifest.precision
+        if self.graph is not None:
+            count = min(len(self), k * (rescore_multiplier if precision is StoredPrecision.BINARY else 4))
+            candidates = approximate.candidate_rows(self.graph, query_vectors, count, precision)
+            rows, row_scores = rerank(query_vectors, candidates, self.vectors, precision, self.ranges, k, self.rescore)
+        else:
+            found, found_scores = top_k(
+                query_vectors, self.vectors, precision, self.ranges, k, self.rescore, rescore_multiplier
+            )
+            rows, row_scores = list(found), list(found_scores)
         return [
             [self._hit(int(row), float(score)) for row, score in zip(picked, picked_scores, strict=True)]
             for picked, picked_scores in zip(rows, row_scores, strict=True)
         ]
+
+    def _approximate_floats(self) -> np.ndarray:
+        """The stored rows back as floats for a graph: exact (float32), dequantized (int8) or +-1 (binary)."""
+        precision = self.manifest.precision
+        if precision is StoredPrecision.FLOAT32:
+            return np.asarray(self.vectors)
+        if precision is StoredPrecision.BINARY:
+            return np.unpackbits(self.vectors, axis=1, count=self.manifest.dim).astype(np.float32) * 2 - 1
+        assert self.ranges is not None
+        steps = (self.ranges[1] - self.ranges[0]) / 255
+        return (self.ranges[0] + (self.vectors.astype(np.float32) + 128.5) * steps).astype(np.float32)
 
     def _hit(self, row: int, score: float) -> Hit:
         document = self.documents[row]
@@ -279,6 +314,8 @@ class VectorIndex:
                 np.save(tmp / _RANGES, self.ranges, allow_pickle=False)
             if self.rescore is not None:
                 np.save(tmp / _RESCORE, np.asarray(self.rescore), allow_pickle=False)
+            if self.graph is not None:
+                self.graph.save(str(tmp / approximate.ANN_FILE))
             (tmp / _DOCUMENTS).write_text(
                 "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in self.documents), encoding="utf-8"
             )

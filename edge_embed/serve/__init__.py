@@ -3,7 +3,7 @@ dynamic micro-batching, Prometheus metrics and request limits, on the lean runti
 
 from edge_embed._extras import require_build
 
-require_build("edge-embed serve", ("starlette", "uvicorn", "prometheus_client"), extra="serve")
+require_build("edge-embed serve", ("starlette", "uvicorn", "prometheus_client", "orjson"), extra="serve")
 
 from edge_embed.serve.app import create_app  # noqa: E402
 from edge_embed.serve.settings import ServeSettings  # noqa: E402

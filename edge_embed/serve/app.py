@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -152,7 +152,7 @@ class _Routes:
             normalize_output=parsed.normalize,
             refuse_truncation=not parsed.truncate,
         )
-        return _json(result.vectors.tolist())
+        return _json(result.vectors)
 
     async def tokenize(self, request: Request) -> Response:
         parsed = TokenizeRequest.parse(await self._json(request), self.settings)
@@ -161,7 +161,7 @@ class _Routes:
     async def similarity(self, request: Request) -> Response:
         parsed = SimilarityRequest.parse(await self._json(request), self.settings)
         result = await self.service.embed([parsed.source, *parsed.sentences], normalize_output=True)
-        return _json((result.vectors[1:] @ result.vectors[0]).tolist())
+        return _json(result.vectors[1:] @ result.vectors[0])
 
     async def search(self, request: Request) -> Response:
         parsed = SearchRequest.parse(await self._json(request), self.settings)
@@ -217,19 +217,20 @@ class _Routes:
         if not body:
             raise RequestError(400, "the request body is empty; send a JSON object")
         try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            raise RequestError(400, "the request body is not valid JSON") from None
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:  # also lone surrogates and nesting past orjson's limit
+            raise RequestError(400, f"the request body is not valid JSON ({exc})") from None
 
 
-def _encode(vector: np.ndarray, encoding: EncodingFormat) -> list[float] | str:
+def _encode(vector: np.ndarray, encoding: EncodingFormat) -> np.ndarray | str:
     if encoding is EncodingFormat.BASE64:  # what the OpenAI SDK decodes: little-endian float32
         return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
-    return vector.tolist()  # type: ignore[no-any-return]
+    return vector
 
 
 def _json(content: Any, status: int = 200) -> Response:
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """A JSON response; numpy arrays are written directly as lists of numbers (orjson, no Python floats between)."""
+    body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
     return Response(body, status_code=status, media_type="application/json")
 
 

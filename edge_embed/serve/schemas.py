@@ -175,10 +175,6 @@ def _texts(value: object, field: str, settings: ServeSettings, token_ids_hint: b
                 f"'{field}[{i}]' has {len(text)} characters; this service takes at most {settings.max_chars}",
                 field,
             )
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # JSON may escape a lone surrogate ("\\ud800"); the tokenizer cannot read it
-            raise RequestError(422, f"'{field}[{i}]' is not valid Unicode (a lone surrogate)", field) from None
     return tuple(texts)
 
 

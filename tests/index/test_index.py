@@ -201,3 +201,24 @@ def test_quantized_recall_on_minilm_and_the_bundled_sample(minilm_artifact, tmp_
         index = VectorIndex.build(embedder, docs, tmp_path / precision, precision=precision)
         found = [[h.id for h in row] for row in index.search(embedder, queries, k=10)]
         assert _recall(found, expected) >= floor, precision
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8", "binary"])
+def test_ann_candidates_are_rescored_exactly_and_survive_reopen_and_add(embedder, tmp_path, precision):
+    pytest.importorskip("usearch", reason="approximate search needs the [ann] extra")
+    exact = VectorIndex.build(embedder, documents(), tmp_path / "exact", precision=precision)
+    VectorIndex.build(embedder, documents(), tmp_path / "ann", precision=precision, ann=True)
+    approximate = VectorIndex.open(tmp_path / "ann")
+    assert approximate.graph is not None and "ann.usearch" in approximate.manifest.files
+    want = {row[0].id for row in exact.search(embedder, QUERIES, k=10)}
+    got = approximate.search(embedder, QUERIES, k=10)
+    assert len(want & {row[0].id for row in got}) >= 0.8 * len(want)  # the graph finds the best rows
+    everything = exact.search(embedder, QUERIES[:3], k=len(CORPUS), rescore_multiplier=len(CORPUS))
+    for found, full in zip(got[:3], everything, strict=False):  # scores are the exact (rescored) ones
+        by_id = {h.id: h.score for h in full}
+        assert all(abs(h.score - by_id[h.id]) < 1e-4 for h in found)
+    grown = approximate.add(embedder, [Document("new", "the pump seal leak")])
+    assert len(VectorIndex.open(tmp_path / "ann").graph) == len(CORPUS) + 1 == len(grown)
+    assert VectorIndex.open(tmp_path / "ann").search(embedder, ["the pump seal leak"], k=3)[0][0].id in {"new"} | {
+        h.id for h in exact.search(embedder, ["the pump seal leak"], k=3)[0]
+    }

@@ -128,7 +128,7 @@ BAD_REQUESTS = [
     ("POST", "/v1/embeddings", b'{"input": ["a", null]}', 422, "'input[1]' must be a string"),
     ("POST", "/v1/embeddings", b'{"input": "a", "encoding_format": "int8"}', 422, "'float' or 'base64'"),
     ("POST", "/v1/embeddings", b'{"input": "a", "dimensions": true}', 422, "integer from 1 to 8"),
-    ("POST", "/v1/embeddings", b'{"input": "\\ud800"}', 422, "lone surrogate"),
+    ("POST", "/v1/embeddings", b'{"input": "\\ud800"}', 400, "not valid JSON"),  # a lone surrogate
     ("POST", "/v1/embeddings", b'{"input": "a", "prompt_name": "summary"}', 422, "not one of this model's prompts"),
     ("POST", "/v1/embeddings", b"[" * 100_000 + b"]" * 100_000, 400, "not valid JSON"),
     ("POST", "/embed", b'{"inputs": "a", "normalize": "yes"}', 422, "'normalize' must be true or false"),
