@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from edge_embed.errors import MissingExtraError
+from edge_embed.integrations import as_embedder
 from edge_embed.runtime.embedder import Embedder
 
 try:
@@ -43,7 +44,7 @@ class EdgeEmbedFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
         threads: int | None = None,
     ) -> None:
         """Wrap an artifact folder (loaded here) or an already loaded :class:`Embedder`."""
-        self.embedder = artifact if isinstance(artifact, Embedder) else Embedder(artifact, threads=threads)
+        self.embedder = as_embedder(artifact, threads)
         self.dim = dim
         self.batch_size = batch_size
         self.threads = threads

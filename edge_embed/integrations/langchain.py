@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_embed.errors import MissingExtraError
+from edge_embed.integrations import as_embedder
 from edge_embed.runtime.embedder import Embedder
 
 try:
@@ -33,7 +34,7 @@ class EdgeEmbedEmbeddings(Embeddings):
         threads: int | None = None,
     ) -> None:
         """Wrap an artifact folder (loaded here) or an already loaded :class:`Embedder`."""
-        self.embedder = artifact if isinstance(artifact, Embedder) else Embedder(artifact, threads=threads)
+        self.embedder = as_embedder(artifact, threads)
         self.dim = dim
         self.batch_size = batch_size
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_embed.errors import MissingExtraError
+from edge_embed.integrations import as_embedder
 from edge_embed.runtime.embedder import Embedder
 
 try:
@@ -40,7 +41,7 @@ class EdgeEmbedEmbedding(BaseEmbedding):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         """Wrap an artifact folder (loaded here) or an already loaded :class:`Embedder`."""
-        embedder = artifact if isinstance(artifact, Embedder) else Embedder(artifact, threads=threads)
+        embedder = as_embedder(artifact, threads)
         super().__init__(model_name=str(embedder.folder), embed_batch_size=embed_batch_size, **kwargs)
         self.dim = dim
         self._embedder = embedder

@@ -7,7 +7,6 @@ read with the file named, and tests build rows through the same types.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from edge_embed.choices import Choice
 from edge_embed.errors import ArtifactError
 from edge_embed.eval.metrics import PRIMARY_METRIC
+from edge_embed.records.files import read_json
 
 REPORT_FILE = "report.json"
 REPORT_FILES = (REPORT_FILE, "report.md", "pareto.png")  # what a report folder holds
@@ -401,13 +401,7 @@ class BenchReport:
             ArtifactError: If the file is missing, not JSON, or not a benchmark report.
         """
         path = Path(folder) / REPORT_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactError(f"{path} is missing; {folder} is not a benchmark report folder") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{path} is not valid JSON ({exc}); the report is damaged") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_json(path, "benchmark report folder", "report"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The report as ``report.json`` holds it."""

@@ -7,7 +7,6 @@ modules away.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_embed.errors import ArtifactError
+from edge_embed.records.files import read_json
 
 RUN_RECORD = "run.json"
 # Version of run.json's layout; records written before it was recorded read as version 1.
@@ -118,13 +118,7 @@ class RunRecord:
             ArtifactError: If the file is missing, not JSON, or not a run record.
         """
         path = run_dir / RUN_RECORD
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactError(f"{path} is missing; {run_dir} is not a training run folder") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{path} is not valid JSON ({exc}); the run record is damaged") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_json(path, "training run folder", "run record"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The record as ``run.json`` holds it."""
