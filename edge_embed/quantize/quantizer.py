@@ -29,6 +29,7 @@ from edge_embed.quantize.config import GraphOptimization, Method, QuantizationCo
 from edge_embed.quantize.gate import GateResult, run_gate
 from edge_embed.quantize.graph import check_optimized, optimize_graph, quantize_graph, single_file_copy
 from edge_embed.runtime.embedder import Embedder
+from edge_embed.runtime.precision import RANGES_CHECK, ranges_record
 from edge_embed.versions import package_versions
 
 logger = logging.getLogger(__name__)
@@ -149,10 +150,17 @@ def quantize_artifact(
         checks = {"gate": gate.to_dict()} if gate else {}
         if auto_report:
             checks["auto"] = auto_report
+        if eval_dataset is not None:  # int8/binary output precision on the device reads these ranges
+            passages = list(eval_dataset.corpus.values())[:_RANGE_PASSAGES]
+            vectors = Embedder(tmp, verify=False).embed(passages, batch_size=batch_size)
+            checks[RANGES_CHECK] = ranges_record(vectors, f"{eval_dataset.name}/{eval_dataset.split} passages")
         shutil.rmtree(scratch)
         manifest = manifest.replace(checks=checks)
         write_manifest(tmp, manifest)
     return QuantizeResult(path=Path(output), manifest=manifest, gate=gate, auto=auto_report)
+
+
+_RANGE_PASSAGES = 512  # passages of the gate's data the output ranges are calibrated on
 
 
 def _check_request(

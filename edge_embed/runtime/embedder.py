@@ -16,7 +16,7 @@ from tokenizers import Encoding, Tokenizer
 from edge_embed.errors import ArtifactError, InputError
 from edge_embed.lineage.manifest import Manifest, read_manifest, verify_files
 from edge_embed.runtime.pooling import normalize, pool
-from edge_embed.runtime.precision import Precision, quantize
+from edge_embed.runtime.precision import RANGES_CHECK, Precision, quantize
 from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
 
 # Texts are tokenized this many at a time, so memory stays bounded for very large inputs.
@@ -179,6 +179,7 @@ class Embedder:
             InputError: If an item is not a string, or an argument is out of range.
         """
         options = self._options(batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, precision)
+        ranges = self._ranges_for(options, ranges)
         return quantize(self._embed_all(texts, options, show_progress), options.precision, ranges)
 
     def embed_iter(
@@ -208,6 +209,7 @@ class Embedder:
         """
         options = self._options(batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, precision)
         _check_positive("chunk_size", chunk_size)
+        ranges = self._ranges_for(options, ranges)
         if options.precision.needs_ranges and ranges is None:
             raise InputError(
                 f"precision {options.precision.value!r} in a stream needs ranges= (per-dimension minima and maxima, "
@@ -290,6 +292,27 @@ class Embedder:
         for i, encoding in zip(redo, self._tokenizer.encode_batch([texts[i] for i in redo]), strict=True):
             encodings[i] = encoding
         return encodings
+
+    @property
+    def calibration_ranges(self) -> np.ndarray | None:
+        """The ``(2, dim)`` int8 ranges recorded in the manifest when the artifact was quantized behind its gate
+        (of the model's own full-width vectors on the gate's passages), or None."""
+        recorded = self.manifest.checks.get(RANGES_CHECK)
+        if not isinstance(recorded, dict):
+            return None
+        try:
+            ranges = np.asarray([recorded["min"], recorded["max"]], dtype=np.float32)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return ranges if ranges.shape == (2, self.manifest.embedding_dim) else None
+
+    def _ranges_for(self, options: _CallOptions, given: np.ndarray | None) -> np.ndarray | None:
+        """The ranges a call quantizes with: the ones given, else the manifest's where they apply (full width,
+        the model's own normalization), else None (taken from the call's vectors)."""
+        if given is not None or not options.precision.needs_ranges:
+            return given
+        own_vectors = options.dim == self.manifest.embedding_dim and options.normalize_out == self._model_normalizes
+        return self.calibration_ranges if own_vectors else None
 
     @property
     def _model_normalizes(self) -> bool:

@@ -43,6 +43,16 @@ class Precision(str, Enum):
         return self in (Precision.INT8, Precision.UINT8)
 
 
+# The manifest check (``checks[RANGES_CHECK]``) that records int8 ranges: {"min": [...], "max": [...], "texts": n}.
+RANGES_CHECK = "embedding_ranges"
+
+
+def ranges_record(embeddings: np.ndarray, source: str) -> dict[str, object]:
+    """The manifest record of ``embeddings``' calibration ranges and what they were measured on."""
+    ranges = calibration_ranges(embeddings)
+    return {"min": ranges[0].tolist(), "max": ranges[1].tolist(), "texts": len(embeddings), "source": source}
+
+
 def calibration_ranges(embeddings: np.ndarray) -> np.ndarray:
     """Per-dimension ``[min, max]`` rows of ``embeddings``: the ``(2, dim)`` ranges int8 quantization uses."""
     return np.vstack((embeddings.min(axis=0), embeddings.max(axis=0))).astype(np.float32)

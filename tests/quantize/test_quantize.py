@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason="quantization needs the [build] extra")
@@ -13,6 +14,7 @@ from edge_embed.data.texts import read_domain_texts  # noqa: E402
 from edge_embed.errors import InputError  # noqa: E402
 from edge_embed.lineage.manifest import manifest_sha256, read_manifest, verify_files  # noqa: E402
 from edge_embed.quantize import GateError, QuantizationConfig, quantize_artifact  # noqa: E402
+from edge_embed.runtime.precision import quantize  # noqa: E402
 
 pytestmark = pytest.mark.build
 
@@ -157,6 +159,12 @@ def test_gate_records_both_metrics_and_refuses_a_damaging_quantization(minilm_ar
     assert gate["passed"] and gate["max_drop"] == 0.05
     assert gate["child"]["ndcg@10"] >= gate["parent"]["ndcg@10"] * (1 - 0.05)
     assert gate["dataset"]["sampled"]["queries"] == 12
+    # The child records int8 output ranges of its own vectors on the gate's passages, and the runtime uses them.
+    recorded = passed.manifest.checks["embedding_ranges"]
+    assert recorded["texts"] == min(512, len(dataset.corpus)) and len(recorded["min"]) == 384
+    child = Embedder(passed.path)
+    alone = child.embed(["pump seal leak"], precision="int8")  # one text: coded on the recorded ranges, not its own
+    np.testing.assert_array_equal(alone, quantize(child.embed(["pump seal leak"]), "int8", child.calibration_ranges))
     with pytest.raises(GateError, match=r"accuracy gate failed: ndcg@10 0\.\d+ vs parent 0\.\d+"):
         quantize_artifact(
             minilm_artifact,

@@ -225,3 +225,22 @@ def test_bad_arguments_get_one_line_errors(toy_artifact, call, message):
     with pytest.raises(InputError, match=message) as caught:
         call(Embedder(toy_artifact))
     assert "\n" not in str(caught.value)
+
+
+def test_int8_output_uses_the_manifest_s_recorded_ranges_at_full_width(tmp_path):
+    from edge_embed.runtime.precision import RANGES_CHECK, calibration_ranges, quantize, ranges_record
+
+    plain = Embedder(make_toy_artifact(tmp_path / "plain"))
+    sample = plain.embed(TEXTS)
+    recorded = make_toy_artifact(tmp_path / "recorded", checks={RANGES_CHECK: ranges_record(sample, "toy texts")})
+    embedder = Embedder(recorded)
+    np.testing.assert_array_equal(embedder.calibration_ranges, calibration_ranges(sample))
+    one = embedder.embed(TEXTS[:1], precision="int8")
+    np.testing.assert_array_equal(one, quantize(sample[:1], "int8", calibration_ranges(sample)))
+    assert not np.array_equal(one, plain.embed(TEXTS[:1], precision="int8"))  # a lone vector's own range differs
+    assert len(list(embedder.embed_iter(iter(TEXTS), precision="uint8"))) == 1  # a stream may use them too
+    # A truncated width or other normalization is not what the ranges measured: they are not used there.
+    np.testing.assert_array_equal(
+        embedder.embed(TEXTS, precision="int8", dim=4), plain.embed(TEXTS, precision="int8", dim=4)
+    )
+    assert plain.calibration_ranges is None
