@@ -200,10 +200,12 @@ def wait_healthy(server: Server, timeout: float = 180) -> None:
 
 
 def first_request(server: Server, text: str) -> dict:
-    """The first embedding request after start against the median of the next 100."""
+    """The first embedding request after start against the median of the next 100, on one connection opened
+    (with a /health call) before the first is timed, so the first does not also pay the TCP handshake."""
 
     async def run() -> list[float]:
         connection, times = Connection(server.port), []
+        await connection.request("GET", "/health")
         for _ in range(101):
             start = time.perf_counter()
             await connection.request(
@@ -214,11 +216,8 @@ def first_request(server: Server, text: str) -> dict:
         return times
 
     times = asyncio.run(run())
-    return {
-        "first_ms": times[0],
-        "median_next_100_ms": statistics.median(times[1:]),
-        "ratio": times[0] / statistics.median(times[1:]),
-    }
+    median = statistics.median(times[1:])
+    return {"first_ms": times[0], "median_next_100_ms": median, "ratio": times[0] / median}
 
 
 MALFORMED = [

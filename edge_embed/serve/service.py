@@ -56,6 +56,7 @@ class EmbeddingService:
         await self.batcher.start()
         if self.settings.warmup:
             await self.batcher.run_on_model_thread(self._warm_up)
+            await self.embed(["warm-up"])  # the request path itself: tokenizer, batcher, model thread, numpy
 
     async def stop(self) -> None:
         await self.batcher.stop()
