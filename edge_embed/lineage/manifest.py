@@ -12,6 +12,7 @@ from typing import Any
 
 from edge_embed.errors import ArtifactError, IntegrityError, ManifestVersionError
 from edge_embed.lineage.hashing import sha256_bytes, sha256_file, sha256_tree
+from edge_embed.lineage.paths import inside, member_name
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "edge_embed.json"
@@ -120,7 +121,10 @@ class Manifest:
         unknown = set(self.prompts) - {"query", "document"}
         if unknown:
             raise ArtifactError(f"manifest prompts has unknown kinds {sorted(unknown)}; allowed: query, document")
+        for name in self.files:
+            member_name(name, "manifest files")
         for name in (*self.graph.files, self.tokenizer.file):
+            member_name(name, "manifest graph/tokenizer")
             if name not in self.files:
                 raise ArtifactError(f"manifest files has no sha256 for {name}")
 
@@ -247,7 +251,7 @@ def verify_files(folder: str | Path, manifest: Manifest, names: list[str] | None
     """
     folder = Path(folder)
     for name in names if names is not None else list(manifest.files):
-        path = folder / name
+        path = inside(folder, name, str(folder / MANIFEST_NAME))
         if not path.is_file():
             raise ArtifactError(f"{path} is missing; the artifact is incomplete, re-export or re-install it")
         actual = sha256_file(path)

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edge_embed.errors import InputError
+from edge_embed.lineage.paths import safe_name
 from edge_embed.quantize.config import Method, QuantizationConfig
 from edge_embed.train.config import TrainConfig
 
@@ -142,7 +144,9 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     pipeline = raw.get("pipeline", {})
     config = PipelineConfig(
         source=path.absolute(),
-        name=pipeline.get("name") or Path(data["path"]).name,
+        name=safe_name(pipeline["name"], f"{where}: pipeline.name")
+        if "name" in pipeline
+        else re.sub(r"[^A-Za-z0-9._-]+", "-", Path(data["path"]).name).strip(".-") or "pipeline",
         workspace=_resolve(base, pipeline.get("workspace", ".")),
         data=data,
         train=train,
@@ -180,7 +184,7 @@ def _quantize_entries(where: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
     names = []
     for i, q in enumerate(quantize):
         _check_quantize(where, i, q)
-        names.append(q.get("name") or q["method"])
+        names.append(safe_name(q.get("name") or q["method"], f"{where}: quantize[{i}].name"))
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(f"{where}: quantize entries share the name {duplicates[0]!r}; give each a distinct name")
