@@ -30,6 +30,7 @@ from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, encode
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import manifest_sha256
+from edge_embed.records.files import read_json
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.runtime.pooling import normalize
 from edge_embed.runtime.precision import calibration_ranges
@@ -76,18 +77,15 @@ class IndexManifest:
     @classmethod
     def read(cls, folder: Path) -> IndexManifest:
         path = folder / INDEX_MANIFEST
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactError(
-                f"{folder} is not an index (no {INDEX_MANIFEST}); build one with edge-embed index build"
-            ) from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{path} is not valid JSON ({exc}); rebuild the index") from None
+        data = read_json(path, f"{folder} is not an index; build one with edge-embed index build", "index manifest")
         if not isinstance(data, dict) or data.get("schema") != INDEX_SCHEMA:
             raise ArtifactError(f"{path} is not an edge-embed index manifest")
-        if data.get("schema_version", 1) > INDEX_SCHEMA_VERSION:
-            raise ArtifactError(f"{path} is from a newer edge-embed (schema {data['schema_version']}); upgrade it")
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or version > INDEX_SCHEMA_VERSION:
+            raise ArtifactError(
+                f"{path} has schema_version {version!r}; this edge-embed reads up to "
+                f"{INDEX_SCHEMA_VERSION}, upgrade it or rebuild the index"
+            )
         try:
             return cls(
                 artifact_sha256=str(data["artifact"]["manifest_sha256"]),

@@ -401,7 +401,7 @@ class BenchReport:
             ArtifactError: If the file is missing, not JSON, or not a benchmark report.
         """
         path = Path(folder) / REPORT_FILE
-        return cls.from_dict(read_json(path, "benchmark report folder", "report"), source=str(path))
+        return cls.from_dict(read_json(path, f"{folder} is not a benchmark report folder", "report"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The report as ``report.json`` holds it."""

@@ -118,7 +118,7 @@ class RunRecord:
             ArtifactError: If the file is missing, not JSON, or not a run record.
         """
         path = run_dir / RUN_RECORD
-        return cls.from_dict(read_json(path, "training run folder", "run record"), source=str(path))
+        return cls.from_dict(read_json(path, f"{run_dir} is not a training run folder", "run record"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The record as ``run.json`` holds it."""

@@ -269,7 +269,7 @@ class Embedder:
         prompt: str | None = None,
     ) -> int:
         """The number of tokens the model reads for ``texts``: truncated, special tokens and prompt included."""
-        text_prompt = self._resolve_prompt(kind, prompt_name, prompt)
+        text_prompt = self.resolve_prompt(kind, prompt_name, prompt)
         total = 0
         for chunk in _text_chunks(texts, _TOKENIZE_CHUNK):
             total += sum(len(e) for e in self.tokenize([text_prompt + t for t in chunk] if text_prompt else chunk))
@@ -342,7 +342,7 @@ class Embedder:
         if dim is not None:
             _check_dim(dim, self.manifest)
         width = dim or self.dim
-        text_prompt = self._resolve_prompt(kind, prompt_name, prompt)
+        text_prompt = self.resolve_prompt(kind, prompt_name, prompt)
         skip_tokens = 0 if self.manifest.include_prompt else self._prompt_length(text_prompt)
         if normalize is None:
             normalize = self.manifest.normalize
@@ -358,7 +358,7 @@ class Embedder:
             precision=Precision.parse(precision),
         )
 
-    def _resolve_prompt(self, kind: TextKind | str, prompt_name: str | None, prompt: str | None) -> str:
+    def resolve_prompt(self, kind: TextKind | str, prompt_name: str | None, prompt: str | None) -> str:
         """The text to prepend: a literal ``prompt``, else the manifest's ``prompt_name``, else ``kind``'s prompt."""
         kind = _parse_kind(kind)  # checked even when a prompt overrides it
         if prompt is not None:

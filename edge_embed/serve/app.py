@@ -129,11 +129,10 @@ class _Routes:
         return _error(RequestError(status, message), request.url.path.startswith("/v1"))
 
     async def openai_embeddings(self, request: Request) -> Response:
-        body = await self._json(request)
-        parsed = EmbeddingsRequest.parse(body, self.settings, self.service.width)
-        prompt_name = body.get("prompt_name") if isinstance(body, dict) else None  # extension: extra_body
-        self._check_prompt_name(prompt_name)
-        result = await self.service.embed(parsed.texts, prompt_name=prompt_name, dimensions=parsed.dimensions)
+        parsed = EmbeddingsRequest.parse(
+            await self._json(request), self.settings, self.service.width, self.service.embedder.manifest.prompts
+        )
+        result = await self.service.embed(parsed.texts, prompt_name=parsed.prompt_name, dimensions=parsed.dimensions)
         data = [
             {"object": "embedding", "index": i, "embedding": _encode(vector, parsed.encoding_format)}
             for i, vector in enumerate(result.vectors)
@@ -193,14 +192,6 @@ class _Routes:
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
             raise RequestError(
                 401, "missing or wrong API key (send Authorization: Bearer KEY)", kind=ErrorKind.AUTHENTICATION
-            )
-
-    def _check_prompt_name(self, prompt_name: object) -> None:
-        prompts = self.service.embedder.manifest.prompts
-        if prompt_name is not None and prompt_name not in prompts:
-            known = ", ".join(sorted(prompts)) or "none"
-            raise RequestError(
-                422, f"'prompt_name' {prompt_name!r} is not one of this model's prompts ({known})", "prompt_name"
             )
 
     async def _json(self, request: Request) -> Any:

@@ -45,9 +45,10 @@ class EmbeddingsRequest:
     model: str | None
     dimensions: int | None
     encoding_format: EncodingFormat
+    prompt_name: str | None = None  # extension (the SDK's extra_body): the model's query or document prompt
 
     @classmethod
-    def parse(cls, body: object, settings: ServeSettings, width: int) -> EmbeddingsRequest:
+    def parse(cls, body: object, settings: ServeSettings, width: int, prompts: Mapping[str, str]) -> EmbeddingsRequest:
         data = _object(body)
         model = data.get("model")
         if model is not None and not isinstance(model, str):
@@ -65,6 +66,7 @@ class EmbeddingsRequest:
             model=model,
             dimensions=_dimensions(data.get("dimensions"), "dimensions", width),
             encoding_format=encoding,
+            prompt_name=_prompt_name(data, prompts),
         )
 
 
@@ -81,17 +83,11 @@ class EmbedRequest:
     @classmethod
     def parse(cls, body: object, settings: ServeSettings, width: int, prompts: Mapping[str, str]) -> EmbedRequest:
         data = _object(body)
-        prompt_name = data.get("prompt_name")
-        if prompt_name is not None and prompt_name not in prompts:
-            known = ", ".join(sorted(prompts)) or "none"
-            raise RequestError(
-                422, f"'prompt_name' {prompt_name!r} is not one of this model's prompts ({known})", "prompt_name"
-            )
         return cls(
             texts=_texts(data.get("inputs"), "inputs", settings),
             normalize=_flag(data, "normalize", True),
             truncate=_flag(data, "truncate", False),
-            prompt_name=prompt_name,
+            prompt_name=_prompt_name(data, prompts),
             dimensions=_dimensions(data.get("dimensions"), "dimensions", width),
         )
 
@@ -187,6 +183,14 @@ def _dimensions(value: object, field: str, width: int) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= width:
         raise RequestError(422, f"'{field}' must be an integer from 1 to {width}, got {value!r}", field)
+    return value
+
+
+def _prompt_name(data: Mapping[str, Any], prompts: Mapping[str, str]) -> str | None:
+    value = data.get("prompt_name")
+    if value is not None and (not isinstance(value, str) or value not in prompts):
+        known = ", ".join(sorted(prompts)) or "none"
+        raise RequestError(422, f"'prompt_name' {value!r} is not one of this model's prompts ({known})", "prompt_name")
     return value
 
 

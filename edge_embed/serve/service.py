@@ -61,15 +61,11 @@ class EmbeddingService:
     async def stop(self) -> None:
         await self.batcher.stop()
 
-    def prompt(self, prompt_name: str | None) -> str:
-        """The text prepended for ``prompt_name`` (the model's document prompt when None, as the runtime does)."""
-        prompts = self.embedder.manifest.prompts
-        return prompts[prompt_name] if prompt_name is not None else prompts.get("document", "")
-
     async def embed(
         self,
         texts: Sequence[str],
         *,
+        kind: str = "document",
         prompt_name: str | None = None,
         dimensions: int | None = None,
         normalize_output: bool | None = None,
@@ -77,6 +73,7 @@ class EmbeddingService:
     ) -> Embedded:
         """Vectors for one request, batched with whatever else is waiting.
 
+        The prompt is the runtime's rule (``Embedder.resolve_prompt``): ``prompt_name`` if given, else ``kind``'s.
         ``normalize_output`` None normalizes as the model does (``Embedder.embed``'s default). With
         ``refuse_truncation`` a text longer than the model reads is refused (TEI's ``truncate: false``).
 
@@ -84,7 +81,7 @@ class EmbeddingService:
             RequestError: 413 for a text the model would truncate when truncation is refused.
             Overloaded: If the queue is full.
         """
-        prompt = self.prompt(prompt_name)
+        prompt = self.embedder.resolve_prompt(kind, prompt_name, None)
         lengths, overflowing = await self._token_lengths(texts, prompt)
         if refuse_truncation and overflowing is not None:
             limit = self.embedder.manifest.max_seq_length
@@ -109,10 +106,7 @@ class EmbeddingService:
         """
         if self.index is None:
             raise RequestError(404, "this service has no index; start it with --index INDEX_DIR")
-        prompt_name = "query" if "query" in self.embedder.manifest.prompts else None
-        embedded = await self.embed(
-            queries, prompt_name=prompt_name, dimensions=self.index.manifest.dim, normalize_output=True
-        )
+        embedded = await self.embed(queries, kind="query", dimensions=self.index.manifest.dim, normalize_output=True)
         return await asyncio.to_thread(self.index.search_vectors, embedded.vectors, k)
 
     def tokenize(self, texts: Sequence[str], add_special_tokens: bool) -> list[list[dict[str, Any]]]:

@@ -132,6 +132,7 @@ BAD_REQUESTS = [
     ("POST", "/v1/embeddings", b'{"input": "a", "prompt_name": "summary"}', 422, "not one of this model's prompts"),
     ("POST", "/v1/embeddings", b"[" * 100_000 + b"]" * 100_000, 400, "not valid JSON"),
     ("POST", "/embed", b'{"inputs": "a", "normalize": "yes"}', 422, "'normalize' must be true or false"),
+    ("POST", "/embed", b'{"inputs": "a", "prompt_name": ["query"]}', 422, "not one of this model's prompts"),
     ("POST", "/similarity", b'{"inputs": {"sentences": ["a"]}}', 422, "source_sentence"),
     ("GET", "/nowhere", b"", 404, "no route GET /nowhere"),
     ("GET", "/v1/embeddings", b"", 405, "no route GET /v1/embeddings"),
