@@ -249,10 +249,8 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run ``edge-embed serve``: load, warm up, serve until SIGTERM/SIGINT (in-flight requests are finished)."""
     import os
 
-    import uvicorn
-
     from edge_embed.runtime import Embedder
-    from edge_embed.serve import ServeSettings, create_app
+    from edge_embed.serve import ServeSettings, create_app, run  # one line naming [serve] if it is missing
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be from 1 to 65535, got {args.port}")
@@ -272,8 +270,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.index is not None:
         from edge_embed.index import VectorIndex
 
-        index = VectorIndex.open(args.index)
-        index.check(embedder)
+        index = VectorIndex.open(args.index)  # create_app checks it was built with this artifact
     app = create_app(embedder, settings, index=index)
     print(
         f"edge-embed: serving {args.artifact} on http://{args.host}:{args.port} "
@@ -281,7 +278,7 @@ def run_serve(args: argparse.Namespace) -> int:
         f"{' with an API key' if settings.api_key else ''}",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
+    run(app, args.host, args.port)
     return 0
 
 

@@ -8,6 +8,7 @@ read with the file named, and tests build rows through the same types.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +44,7 @@ class Spread:
     @classmethod
     def of(cls, values: Sequence[float]) -> Spread:
         """The spread of per-round ``values`` (at least one)."""
-        ordered = sorted(values)
-        middle = len(ordered) // 2
-        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-        return cls(float(median), float(ordered[0]), float(ordered[-1]), len(ordered))
+        return cls(float(statistics.median(values)), float(min(values)), float(max(values)), len(values))
 
     @classmethod
     def from_dict(cls, data: object, where: str) -> Spread:

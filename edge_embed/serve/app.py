@@ -92,6 +92,13 @@ def create_app(
     return app
 
 
+def run(app: Starlette, host: str, port: int) -> None:
+    """Serve ``app`` with uvicorn until SIGTERM/SIGINT; requests in flight get up to 30 s to finish."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+
+
 class _Routes:
     def __init__(self, service: EmbeddingService) -> None:
         self.service = service
