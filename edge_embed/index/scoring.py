@@ -42,6 +42,15 @@ def encode(vectors: np.ndarray, precision: StoredPrecision, ranges: np.ndarray |
     return quantize(vectors, Precision.UBINARY)
 
 
+def dequantize(codes: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """The float value each int8 code stands for: the middle of its level in the dimension's range."""
+    return (ranges[0] + (codes.astype(np.float32) + 128.5) * _steps(ranges)).astype(np.float32)
+
+
+def _steps(ranges: np.ndarray) -> np.ndarray:
+    return (ranges[1] - ranges[0]) / 255
+
+
 def scores(
     queries: np.ndarray, stored: np.ndarray, precision: StoredPrecision, ranges: np.ndarray | None
 ) -> np.ndarray:
@@ -49,8 +58,8 @@ def scores(
     out = np.empty((len(queries), len(stored)), dtype=np.float32)
     if precision is StoredPrecision.INT8:
         assert ranges is not None
-        steps = (ranges[1] - ranges[0]) / 255
-        # q . (start + (code + 128.5) * step) = (q * step) . code + q . (start + 128.5 * step)
+        steps = _steps(ranges)
+        # q . dequantize(code) = q . (start + (code + 128.5) * step) = (q * step) . code + q . (start + 128.5 * step)
         weights = (queries * steps).astype(np.float32)
         offset = queries @ (ranges[0] + 128.5 * steps)
     for start in range(0, len(stored), _CHUNK_ROWS):

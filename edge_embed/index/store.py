@@ -26,7 +26,7 @@ import numpy as np
 from edge_embed.errors import ArtifactError, InputError
 from edge_embed.index import ann as approximate
 from edge_embed.index.documents import Document
-from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, encode, rerank, top_k
+from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, dequantize, encode, rerank, top_k
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import manifest_sha256
@@ -298,8 +298,7 @@ class VectorIndex:
         if precision is StoredPrecision.BINARY:
             return np.unpackbits(self.vectors, axis=1, count=self.manifest.dim).astype(np.float32) * 2 - 1
         assert self.ranges is not None
-        steps = (self.ranges[1] - self.ranges[0]) / 255
-        return (self.ranges[0] + (self.vectors.astype(np.float32) + 128.5) * steps).astype(np.float32)
+        return dequantize(self.vectors, self.ranges)
 
     def _hit(self, row: int, score: float) -> Hit:
         document = self.documents[row]
