@@ -9,12 +9,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from edge_embed.errors import GateError
-from edge_embed.quantize.config import CalibrationMethod, CpuTarget, GraphOptimization, Method, QuantizationConfig
+from edge_embed.quantize.config import (
+    ActivationScale,
+    CalibrationMethod,
+    CpuTarget,
+    GraphOptimization,
+    Method,
+    QuantizationConfig,
+)
 
 if TYPE_CHECKING:
     from edge_embed.quantize.quantizer import QuantizeResult, quantize_artifact
 
 __all__ = [
+    "ActivationScale",
     "CalibrationMethod",
     "CpuTarget",
     "GateError",

@@ -42,6 +42,13 @@ class CalibrationMethod(str, Enum):
     ENTROPY = "entropy"
 
 
+class ActivationScale(str, Enum):
+    """How dynamic int8 scales a MatMul's input: one scale per token (batch-invariant) or per tensor."""
+
+    PER_TOKEN = "per-token"  # a text's vector never depends on its batch-mates (edge_embed/quantize/per_token.py)
+    PER_TENSOR = "per-tensor"  # onnxruntime's default: one scale for the whole batch, padding included
+
+
 class GraphOptimization(str, Enum):
     """Graph optimization before quantizing (levels as in Optimum's ``ORTOptimizer``)."""
 
@@ -74,6 +81,7 @@ class QuantizationConfig:
     reduce_range: bool = False
     weights_signed: bool = True
     optimize: GraphOptimization = GraphOptimization.AUTO
+    activations: ActivationScale = ActivationScale.PER_TOKEN
     calibration: CalibrationMethod = CalibrationMethod.MINMAX
     calibration_size: int = 128
     block_size: int = 32
@@ -86,6 +94,7 @@ class QuantizationConfig:
             ("method", Method),
             ("target", CpuTarget),
             ("optimize", GraphOptimization),
+            ("activations", ActivationScale),
             ("calibration", CalibrationMethod),
         ):
             value = getattr(self, name)
@@ -142,6 +151,11 @@ class QuantizationConfig:
         return dataclasses.replace(self, **changes)
 
     @property
+    def per_token(self) -> bool:
+        """Whether activations get one scale per token (dynamic int8's batch-invariant default)."""
+        return self.method is Method.DYNAMIC_INT8 and self.activations is ActivationScale.PER_TOKEN
+
+    @property
     def precision(self) -> str:
         """The label written to the manifest's ``graph.precision``."""
         label = {
@@ -150,6 +164,8 @@ class QuantizationConfig:
             Method.FP16: "fp16",
             Method.INT4_WEIGHTS: "int4-weights",
         }[self.method]
+        if self.method is Method.DYNAMIC_INT8 and self.activations is ActivationScale.PER_TENSOR:
+            label += "-per-tensor"
         mixed = "-mixed" if self.nodes_to_exclude else ""
         fused = "" if self.optimize in (GraphOptimization.NONE, GraphOptimization.AUTO) else f"-{self.optimize.value}"
         return label + mixed + fused
@@ -157,7 +173,7 @@ class QuantizationConfig:
     def resolve_optimization(self, architecture: dict[str, Any]) -> QuantizationConfig:
         """Turn ``optimize=auto`` into O2 or none for this model (the manifest records the resolved level).
 
-        O2 (fused attention, skip-LayerNorm, bias-GELU) makes dynamic int8 faster on CPU (QAttention). Measured
+        O2 (fused attention, skip-LayerNorm, bias-GELU) makes dynamic int8 faster on CPU. Measured
         on all-MiniLM-L6-v2 here, it made static int8 larger (the fused embedding op keeps its table in fp32)
         and no faster, and fp16 / int4-weights quantize plain MatMuls that fused attention would hide: those
         stay unfused.

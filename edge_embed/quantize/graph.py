@@ -28,7 +28,14 @@ def single_file_copy(model_path: Path, out_path: Path) -> None:
     onnx.save_model(onnx.load(str(model_path)), str(out_path))
 
 
-def optimize_graph(model_path: Path, out_path: Path, level: GraphOptimization, architecture: dict[str, Any]) -> None:
+def optimize_graph(
+    model_path: Path,
+    out_path: Path,
+    level: GraphOptimization,
+    architecture: dict[str, Any],
+    *,
+    separate_projections: bool = False,
+) -> None:
     """Fuse the encoder graph with onnxruntime's transformer optimizer (what Optimum's ORTOptimizer runs).
 
     Args:
@@ -36,12 +43,15 @@ def optimize_graph(model_path: Path, out_path: Path, level: GraphOptimization, a
         out_path: Where to save the optimized graph (single file).
         level: ``O1`` (basic onnxruntime optimizations) or ``O2`` (+ attention, LayerNorm and GELU fusions).
         architecture: ``model_type``, ``num_attention_heads`` and ``hidden_size`` of the encoder.
+        separate_projections: Fuse attention into ``MultiHeadAttention`` and keep the Q/K/V projections as plain
+            MatMuls (per-token int8 quantizes them; ``Attention``'s fused projection takes one scale per batch).
     """
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     model_type = architecture.get("model_type") or "bert"
     options = FusionOptions(model_type if model_type in ("bert", "gpt2", "bart") else "bert")
+    options.use_multi_head_attention = separate_projections
     if level is GraphOptimization.O1:
         options.enable_attention = options.enable_skip_layer_norm = options.enable_bias_gelu = False
         options.enable_gelu = options.enable_layer_norm = options.enable_embed_layer_norm = False
@@ -143,7 +153,10 @@ def quantizable_nodes(model_path: Path) -> list[str]:
 
 
 def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig, only: list[str] | None = None) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from edge_embed.quantize.per_token import per_token_activations
 
     quantize_dynamic(
         str(model_path),
@@ -155,6 +168,16 @@ def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig, 
         nodes_to_exclude=list(config.nodes_to_exclude),
         extra_options={"MatMulConstBOnly": True},
     )
+    if config.per_token:
+        model = onnx.load(str(out_path))
+        try:
+            rewritten = per_token_activations(model)
+        except ValueError as exc:
+            raise InputError(
+                f"per-token int8 cannot quantize this graph: {exc}; or pass --activations per-tensor"
+            ) from None
+        logger.info("per-token activation scales: %d quantized activations", rewritten)
+        onnx.save_model(model, str(out_path))
 
 
 def _calibration_feeds(

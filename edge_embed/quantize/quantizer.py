@@ -109,6 +109,7 @@ def quantize_artifact(
                 source,
                 config.optimize,
                 parent_manifest.source.get("architecture") or {},
+                separate_projections=config.per_token,
             )
             check_optimized(parent_embedder, source)
         shutil.copy(parent / parent_manifest.tokenizer.file, tmp / parent_manifest.tokenizer.file)

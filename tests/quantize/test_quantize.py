@@ -61,7 +61,7 @@ def test_dynamic_int8_structure_lineage_and_size(dynamic_child, minilm_artifact)
         QuantizationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in recipe.items()}).to_dict() == recipe
     )
     ops = op_counts(child)
-    assert ops["DynamicQuantizeLinear"] + ops["DynamicQuantizeMatMul"] + ops["MatMulInteger"] >= 36
+    assert ops["MatMulIntegerToFloat"] >= 36 and ops["QuantizeLinear"] >= 12  # per-token int8 of every projection
     size = lambda f: sum((f / n).stat().st_size for n in ("model.onnx", "model.onnx_data"))  # noqa: E731
     assert size(child) <= 0.30 * size(minilm_artifact)
     assert cosines(minilm_artifact, child).min() > 0.98
@@ -76,8 +76,11 @@ def test_quantizing_a_quantized_artifact_needs_force(dynamic_child, tmp_path):
 def test_default_int8_fuses_the_graph_first(minilm_artifact, tmp_path):
     result = quantize_artifact(minilm_artifact, tmp_path / "o2", QuantizationConfig.for_target("dynamic-int8"))
     ops = op_counts(result.path)
-    assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] >= 6
+    # Per-token activations (the default) need the Q/K/V projections outside the attention op.
+    assert ops["MultiHeadAttention"] == 6 and ops["QAttention"] == 0 and ops["SkipLayerNormalization"] >= 6
+    assert ops["MatMulIntegerToFloat"] == 36 and ops["DynamicQuantizeLinear"] == 0
     assert result.manifest.graph.precision == "int8-dynamic-O2"
+    assert result.manifest.options["quantization"]["activations"] == "per-token"
     assert result.manifest.options["quantization"]["optimize"] == "O2"  # "auto" is resolved before it is recorded
     assert cosines(minilm_artifact, result.path).min() > 0.98
 
