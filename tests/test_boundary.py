@@ -40,6 +40,16 @@ assert main(["info", sys.argv[1]]) == 0
 import edge_embed.bench, edge_embed.lineage.chain, edge_embed.registry, edge_embed.deploy, edge_embed.pipeline.config
 import edge_embed.train, edge_embed.quantize
 assert main(["lineage", sys.argv[1]]) == 0
+# Trust on the device: full verification, crash-debris cleanup, and (with [sign]) a signed copy loaded with trust.
+import edge_embed.lineage.verify, edge_embed.lineage.debris, edge_embed.lineage.signing, shutil
+assert main(["info", sys.argv[1], "--verify"]) == 0 and main(["gc", tempfile.mkdtemp(), "--dry-run"]) == 0
+if find_spec("cryptography") is not None:
+    from edge_embed.lineage.signing import generate_keypair, sign_artifact
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = shutil.copytree(sys.argv[1], tmp + "/art")
+        private, public, _ = generate_keypair(tmp + "/key")
+        sign_artifact(copy, private)
+        assert Embedder.load(copy, trust=[public]).embed(["pump"]).shape[0] == 1
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[2])))
 print(json.dumps(heavy))
 """

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edge_embed.errors import InputError
+from edge_embed.lineage.debris import clean_stale_siblings, temp_prefix
 
 
 @contextlib.contextmanager
@@ -31,12 +32,15 @@ def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
     target = Path(target).absolute()
     if target.exists() and not overwrite:
         raise InputError(f"{target} already exists; choose another output folder or pass --overwrite")
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} is a file, not a folder; choose another output folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    clean_stale_siblings(target)  # what a killed earlier run on this output left
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target), dir=target.parent))
     try:
         yield tmp
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(target, "old"), dir=target.parent))
             os.replace(target, old / "x")
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
@@ -59,7 +63,8 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    clean_stale_siblings(target)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -19,6 +19,7 @@ MANIFEST_NAME = "edge_embed.json"
 MODEL_FILE = "model.onnx"
 EXTERNAL_DATA_FILE = "model.onnx_data"
 TOKENIZER_FILE = "tokenizer.json"
+SIGNATURE_NAME = "edge_embed.json.sig"  # written by edge_embed.lineage.signing; the one file a manifest cannot list
 
 
 class Pooling(str, Enum):
@@ -56,6 +57,15 @@ class GraphSpec:
         return (self.file, self.external_data) if self.external_data else (self.file,)
 
     def __post_init__(self) -> None:
+        _require("graph.output_name", self.output_name, str)
+        _require("graph.normalize_in_graph", self.normalize_in_graph, bool)
+        _require("graph.input_names", self.input_names, list, tuple)
+        _require("graph.precision", self.precision, str)
+        _require("graph.file", self.file, str)
+        if self.external_data is not None:
+            _require("graph.external_data", self.external_data, str)
+        for name in self.input_names:
+            _require("graph.input_names[]", name, str)
         object.__setattr__(self, "output_kind", OutputKind(self.output_kind))
         object.__setattr__(self, "input_names", tuple(self.input_names))
         if "input_ids" not in self.input_names:
@@ -76,6 +86,13 @@ class TokenizerSpec:
     pad_token: str
     pad_id: int
     file: str = TOKENIZER_FILE
+
+    def __post_init__(self) -> None:
+        _require("tokenizer.pad_token", self.pad_token, str)
+        _require("tokenizer.pad_id", self.pad_id, int)
+        _require("tokenizer.file", self.file, str)
+        if self.pad_id < 0:
+            raise ArtifactError(f"manifest tokenizer.pad_id must be >= 0, got {self.pad_id}")
 
 
 @dataclass(frozen=True)
@@ -104,8 +121,12 @@ class Manifest:
     checks: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION
+    sizes: dict[str, int] = field(default_factory=dict, compare=False)  # bytes per listed file (write_manifest)
+    # sha256 of the rest of the manifest, set by write_manifest: a hand edit (pooling, normalize, ...) shows.
+    seal: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        self._check_types()
         object.__setattr__(self, "pooling", Pooling(self.pooling))
         object.__setattr__(self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True)))
         if self.format_version != FORMAT_VERSION:
@@ -123,10 +144,35 @@ class Manifest:
             raise ArtifactError(f"manifest prompts has unknown kinds {sorted(unknown)}; allowed: query, document")
         for name in self.files:
             member_name(name, "manifest files")
+        for name, size in self.sizes.items():
+            if name not in self.files or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise ArtifactError(f"manifest sizes[{name!r}] = {size!r} is not the size of a listed file")
         for name in (*self.graph.files, self.tokenizer.file):
             member_name(name, "manifest graph/tokenizer")
             if name not in self.files:
                 raise ArtifactError(f"manifest files has no sha256 for {name}")
+
+    def _check_types(self) -> None:
+        _require("graph", self.graph, GraphSpec)
+        _require("tokenizer", self.tokenizer, TokenizerSpec)
+        for name in ("normalize", "include_prompt"):
+            _require(name, getattr(self, name), bool)
+        for name in ("max_seq_length", "embedding_dim", "format_version"):
+            _require(name, getattr(self, name), int)
+        for name in ("files", "sizes", "source", "prompts", "versions", "options", "checks"):
+            _require(name, getattr(self, name), dict)
+        _require("matryoshka_dims", self.matryoshka_dims, list, tuple)
+        for dim in self.matryoshka_dims:
+            _require("matryoshka_dims[]", dim, int)
+        for kind, prompt in self.prompts.items():
+            _require(f"prompts[{kind!r}]", prompt, str)
+        for name, digest in self.files.items():
+            _require(f"files[{name!r}]", digest, str)
+        if self.parent is not None:
+            _require("parent", self.parent, dict)
+        _require("created_at", self.created_at, str)
+        if self.seal is not None:
+            _require("seal", self.seal, str)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the manifest as JSON-ready data (enums as their string values)."""
@@ -160,6 +206,9 @@ class Manifest:
             )
         try:
             fields = dict(data)
+            for section in ("graph", "tokenizer"):
+                if not isinstance(fields.get(section), dict):
+                    raise ArtifactError(f"manifest {section} must be a JSON object, got {fields.get(section)!r:.40}")
             fields["graph"] = GraphSpec(**fields["graph"])
             fields["tokenizer"] = TokenizerSpec(**fields["tokenizer"])
             return cls(**fields)
@@ -169,6 +218,35 @@ class Manifest:
     def replace(self, **changes: Any) -> Manifest:
         """Return a copy with some fields changed (and validated again)."""
         return dataclasses.replace(self, **changes)
+
+    def content_seal(self) -> str:
+        """The sha256 of every field but ``seal``, in a canonical form (what ``seal`` must equal)."""
+        data = self.to_dict()
+        data.pop("seal", None)
+        return sha256_bytes(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
+
+    def check_seal(self, where: str) -> bool:
+        """Whether the manifest is sealed (False for manifests written before seals existed).
+
+        Raises:
+            IntegrityError: If the seal does not match: the manifest was edited after it was written.
+        """
+        if self.seal is None:
+            return False
+        if self.seal != self.content_seal():
+            raise IntegrityError(
+                f"{where} was edited after it was written (its seal does not match its content, so a field such as "
+                "pooling, normalize or max_seq_length may have been changed by hand); re-export or re-install it"
+            )
+        return True
+
+
+def _require(field_name: str, value: object, *kinds: type) -> None:
+    """Refuse a manifest field of the wrong JSON type (``True`` is not an int here)."""
+    wrong_bool = isinstance(value, bool) and bool not in kinds
+    if wrong_bool or not isinstance(value, kinds):
+        expected = " or ".join(dict.fromkeys("list" if k is tuple else k.__name__ for k in kinds))
+        raise ArtifactError(f"manifest {field_name} must be {expected}, got {type(value).__name__} {value!r:.40}")
 
 
 def _enum_value(value: object) -> object:
@@ -197,10 +275,50 @@ def read_manifest(folder: str | Path) -> Manifest:
     if not path.is_file():
         raise ArtifactError(f"{folder} has no {MANIFEST_NAME}: not an edge-embed artifact, or an unfinished one")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_manifest(data, path)
+
+
+def read_verified_manifest(folder: str | Path) -> Manifest:
+    """Read a manifest and refuse it if it was edited after it was written (see :func:`check_manifest_bytes`)."""
+    path = Path(folder) / MANIFEST_NAME
+    manifest = read_manifest(folder)
+    check_manifest_bytes(path.read_bytes(), manifest, str(path))
+    return manifest
+
+
+def check_manifest_bytes(data: bytes, manifest: Manifest, where: str) -> bool:
+    """Check a sealed manifest's seal and that its bytes are exactly what ``write_manifest`` wrote.
+
+    Any edit then shows: a changed field breaks the seal, and a change of layout alone (whitespace, key order)
+    breaks the canonical form. Returns False for an unsealed manifest (older edge-embed), which is not checked.
+
+    Raises:
+        IntegrityError: If the manifest was edited.
+    """
+    if not manifest.check_seal(where):
+        return False
+    if data != manifest.to_json():
+        raise IntegrityError(
+            f"{where} was edited after it was written (its bytes differ from the form edge-embed writes); "
+            "re-export or re-install it"
+        )
+    return True
+
+
+def parse_manifest(data: bytes, path: str | Path) -> Manifest:
+    """Parse and validate manifest bytes (e.g. the exact bytes a signature was checked on).
+
+    Raises:
+        ArtifactError: If the bytes are not a valid manifest.
+    """
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
-    return Manifest.from_dict(data)
+    return Manifest.from_dict(parsed)
 
 
 def write_manifest(folder: str | Path, manifest: Manifest) -> str:
@@ -215,8 +333,11 @@ def write_manifest(folder: str | Path, manifest: Manifest) -> str:
     """
     from edge_embed.lineage.atomic import atomic_write_bytes  # write side only: keeps tempfile off runtime import
 
-    data = manifest.to_json()
-    atomic_write_bytes(Path(folder) / MANIFEST_NAME, data)
+    folder = Path(folder)
+    sizes = {name: (folder / name).stat().st_size for name in manifest.files if (folder / name).is_file()}
+    sized = manifest.replace(sizes=sizes)
+    data = sized.replace(seal=sized.content_seal()).to_json()
+    atomic_write_bytes(folder / MANIFEST_NAME, data)
     return sha256_bytes(data)
 
 
@@ -234,7 +355,19 @@ def manifest_sha256(folder: str | Path) -> str:
 
 def hash_artifact_files(folder: str | Path) -> dict[str, str]:
     """Hash every file of an artifact folder except its manifest."""
-    return sha256_tree(folder, exclude=frozenset({MANIFEST_NAME}))
+    return sha256_tree(folder, exclude=frozenset({MANIFEST_NAME, SIGNATURE_NAME}))
+
+
+def unlisted_files(folder: str | Path, manifest: Manifest) -> list[str]:
+    """Files (and links or other entries) in the folder that the manifest does not list, besides itself and its
+    signature: a complete artifact has none."""
+    folder = Path(folder)
+    known = {MANIFEST_NAME, SIGNATURE_NAME, *manifest.files}
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if (p.is_symlink() or not p.is_dir()) and p.relative_to(folder).as_posix() not in known
+    )
 
 
 def verify_files(folder: str | Path, manifest: Manifest, names: list[str] | None = None) -> None:

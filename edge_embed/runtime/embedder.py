@@ -14,7 +14,15 @@ import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
 from edge_embed.errors import ArtifactError, InputError
-from edge_embed.lineage.manifest import Manifest, read_manifest, verify_files
+from edge_embed.lineage.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    check_manifest_bytes,
+    parse_manifest,
+    read_manifest,
+    read_verified_manifest,
+    verify_files,
+)
 from edge_embed.runtime.pooling import normalize, pool
 from edge_embed.runtime.precision import RANGES_CHECK, Precision, quantize
 from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
@@ -64,6 +72,7 @@ class Embedder:
         dim: int | None = None,
         verify: bool = True,
         providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+        trust: Iterable[str | Path | bytes] | None = None,
     ) -> None:
         """Load an artifact folder.
 
@@ -72,16 +81,26 @@ class Embedder:
             threads: onnxruntime intra-op threads; all available CPUs when None.
             dim: Default width of returned vectors (Matryoshka prefix, renormalized if the model normalizes);
                 each call may ask for another with its own ``dim``.
-            verify: Check the sha256 of the model and tokenizer files against the manifest (costs a file read).
+            verify: Check the manifest's seal and the sha256 of the model and tokenizer files (costs a file read).
             providers: onnxruntime execution providers, in order of preference.
+            trust: Public key files (``edge-embed keygen``): refuse the artifact unless its manifest is signed by
+                one of them (needs ``edge-embed[sign]``); implies ``verify``.
 
         Raises:
             ArtifactError: If the folder, a file or the manifest is missing, invalid or corrupt.
-            IntegrityError: If ``verify`` is set and a file's sha256 differs from the manifest's.
+            IntegrityError: If ``verify`` is set and a file's sha256 or the manifest's seal does not match.
+            SignatureError: If ``trust`` is given and no trusted key signed the manifest.
             InputError: If ``dim`` or ``threads`` is out of range.
         """
         folder = Path(path)
-        manifest = read_manifest(folder)
+        if trust is not None:
+            from edge_embed.lineage.signing import verify_trusted
+
+            _, signed_bytes = verify_trusted(folder, trust)
+            manifest, verify = parse_manifest(signed_bytes, folder / MANIFEST_NAME), True
+            check_manifest_bytes(signed_bytes, manifest, str(folder / MANIFEST_NAME))
+        else:
+            manifest = read_verified_manifest(folder) if verify else read_manifest(folder)
         _check_dim(dim, manifest)
         model_file, tokenizer_file = folder / manifest.graph.file, folder / manifest.tokenizer.file
         needed = [*manifest.graph.files, manifest.tokenizer.file]
@@ -90,8 +109,8 @@ class Embedder:
                 raise ArtifactError(
                     f"{folder / name} is missing; the artifact is incomplete, re-export or re-install it"
                 )
-        if verify:
-            verify_files(folder, manifest, needed)
+        if verify:  # a trusted signature vouches for every file it lists: check them all
+            verify_files(folder, manifest, None if trust is not None else needed)
         session = create_session(model_file, threads=threads, providers=providers)
         check_graph(session, manifest, model_file)
         self._setup(folder, manifest, session, _load_tokenizer(tokenizer_file, manifest), dim)
@@ -104,9 +123,10 @@ class Embedder:
         dim: int | None = None,
         verify: bool = True,
         providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+        trust: Iterable[str | Path | bytes] | None = None,
     ) -> Embedder:
         """Load an artifact folder: the same as ``Embedder(path, ...)``."""
-        return cls(path, threads=threads, dim=dim, verify=verify, providers=providers)
+        return cls(path, threads=threads, dim=dim, verify=verify, providers=providers, trust=trust)
 
     @classmethod
     def _from_parts(

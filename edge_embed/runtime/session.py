@@ -39,8 +39,8 @@ def create_session(
         InputError: If ``threads`` is not positive or a provider is not available.
         ArtifactError: If onnxruntime cannot load the file.
     """
-    if threads is not None and threads < 1:
-        raise InputError(f"threads must be a positive integer, got {threads}")
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise InputError(f"threads must be a positive integer, got {threads!r}")
     available = ort.get_available_providers()
     missing = [p for p in providers if p not in available]
     if missing:

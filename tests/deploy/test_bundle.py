@@ -74,10 +74,16 @@ def test_unsafe_or_unexpected_bundles_are_refused_and_leave_nothing(toy_artifact
 
 
 def test_tampered_file_in_bundle_fails_verification(toy_artifact, tmp_path):
-    entries = [(n, b"tampered" if n.endswith("model.onnx") else c) for n, c in bundle_entries(toy_artifact)]
+    def tamper(content: bytes) -> bytes:  # same size: only the sha256 can tell
+        return bytes([content[0] ^ 0xFF]) + content[1:]
+
+    entries = [(n, tamper(c) if n.endswith("model.onnx") else c) for n, c in bundle_entries(toy_artifact)]
     with pytest.raises(IntegrityError, match="model.onnx does not match its manifest"):
         install_artifact(write_tar(tmp_path / "t.tar.gz", entries), tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
+    resized = [(n, b"tampered" if n.endswith("model.onnx") else c) for n, c in bundle_entries(toy_artifact)]
+    with pytest.raises(ArtifactError, match="model.onnx is 8 bytes but its manifest says"):
+        install_artifact(write_tar(tmp_path / "r.tar.gz", resized), tmp_path / "dest")
 
 
 def test_not_a_bundle_is_one_clear_error(tmp_path, capsys):

@@ -64,10 +64,12 @@ def test_missing_and_invalid_manifest(toy_artifact, tmp_path):
 
 
 def test_manifest_naming_an_output_the_graph_lacks(toy_artifact):
-    path = toy_artifact / "edge_embed.json"
-    data = json.loads(path.read_text())
-    data["graph"]["output_name"] = "sentence_embedding"
-    path.write_text(json.dumps(data))
+    from dataclasses import replace
+
+    from edge_embed.lineage.manifest import read_manifest, write_manifest
+
+    manifest = read_manifest(toy_artifact)  # a writer's mistake, not a hand edit: the manifest is sealed
+    write_manifest(toy_artifact, manifest.replace(graph=replace(manifest.graph, output_name="sentence_embedding")))
     with pytest.raises(ArtifactError, match="has no output 'sentence_embedding'"):
         Embedder.load(toy_artifact)
 
