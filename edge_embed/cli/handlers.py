@@ -96,6 +96,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         args.method,
         args.target,
         optimize=args.optimize,
+        activations=args.activations,
         per_channel=args.per_channel,
         reduce_range=args.reduce_range,
         calibration=args.calibration_method,
@@ -219,17 +220,18 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_embed(args: argparse.Namespace) -> int:
     """Run ``edge-embed embed``."""
-    from edge_embed.cli.texts import read_lines, read_texts_file, write_vectors
+    from edge_embed.cli.texts import check_vector_output, read_lines, read_texts_file, write_vectors
     from edge_embed.runtime import Embedder
     from edge_embed.runtime.embedder import DEFAULT_MAX_BATCH_TOKENS
 
     if args.texts and args.file:
         raise InputError("give texts as arguments or with --file, not both")
+    check_vector_output(args.output)
     if args.file:
         texts = read_texts_file(args.file, args.field)
     elif args.texts:
         texts = list(args.texts)
-    elif not sys.stdin.isatty():
+    elif sys.stdin is not None and not sys.stdin.closed and not sys.stdin.isatty():
         texts = read_lines(sys.stdin.buffer, "<stdin>")
     else:
         raise InputError("no texts: pass TEXT arguments, --file FILE, or pipe lines on stdin")
@@ -348,17 +350,19 @@ def _index_embedder(index: VectorIndex, artifact: Path | None) -> Embedder:
 def run_info(args: argparse.Namespace) -> int:
     """Run ``edge-embed info``."""
     from edge_embed.cli.info import format_manifest
-    from edge_embed.lineage.manifest import read_manifest, verify_files
+    from edge_embed.lineage.manifest import read_manifest
+    from edge_embed.lineage.verify import verify_artifact
 
+    if args.trust and not args.verify:
+        raise InputError("--trust checks the signature: use it with --verify")
     manifest = read_manifest(args.artifact)
-    if args.verify:
-        verify_files(args.artifact, manifest)
+    verification = verify_artifact(args.artifact, manifest, trust=args.trust) if args.verify else None
     if args.json:
         print(json.dumps(manifest.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
         print(format_manifest(args.artifact, manifest))
-        if args.verify:
-            print(f"all {len(manifest.files)} files match their sha256")
+        for line in verification.lines() if verification else []:
+            print(line)
     return 0
 
 
@@ -420,17 +424,75 @@ def run_package(args: argparse.Namespace) -> int:
     """Run ``edge-embed package``."""
     from edge_embed.deploy import package_artifact
 
-    path = package_artifact(args.artifact, args.output, overwrite=args.overwrite)
-    print(f"{path}  ({path.stat().st_size / 1e6:.1f} MB)")
+    path = package_artifact(args.artifact, args.output, overwrite=args.overwrite, sign=args.sign)
+    signed = ", signed" if args.sign else ""
+    print(f"{path}  ({path.stat().st_size / 1e6:.1f} MB{signed})")
     return 0
 
 
 def run_install(args: argparse.Namespace) -> int:
     """Run ``edge-embed install-artifact``."""
     from edge_embed.deploy import install_artifact
+    from edge_embed.deploy.bundle import DEFAULT_MAX_BYTES
 
-    path = install_artifact(args.bundle, args.dest, overwrite=args.overwrite)
-    print(f"{path}  (every file matches its sha256)")
+    path = install_artifact(
+        args.bundle,
+        args.dest,
+        overwrite=args.overwrite,
+        trust=args.trust,
+        max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
+    )
+    trusted = "; signed by a trusted key" if args.trust else ""
+    print(f"{path}  (every file matches its sha256{trusted})")
+    return 0
+
+
+def run_gc(args: argparse.Namespace) -> int:
+    """Run ``edge-embed gc``."""
+    from edge_embed.lineage.debris import find_leftovers, remove
+
+    for folder in args.folders:
+        if not folder.is_dir():
+            raise InputError(f"{folder} is not a folder")
+    leftovers = find_leftovers(args.folders)
+    rows, freed = [], 0
+    for leftover in leftovers:
+        stale = leftover.stale(args.min_age)
+        writer = f"pid {leftover.pid} " + ("gone" if stale else "running") if leftover.pid else "no pid"
+        kept = "kept (writer running)" if leftover.pid else "kept (younger than --min-age)"
+        action = kept if not stale else ("would remove" if args.dry_run else "removed")
+        if stale and not args.dry_run:
+            remove(leftover)
+        freed += leftover.bytes if stale else 0
+        rows.append(
+            [str(leftover.path), f"{leftover.bytes / 1e6:.1f}", f"{leftover.age_s / 60:.0f} min", writer, action]
+        )
+    if not rows:
+        print("no leftovers found")
+        return 0
+    print(format_table(["leftover", "MB", "age", "writer", "action"], rows))
+    verb = "would free" if args.dry_run else "freed"
+    print(f"{verb} {freed / 1e6:.1f} MB")
+    return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    """Run ``edge-embed keygen``."""
+    from edge_embed.lineage.signing import generate_keypair
+
+    private, public, key_id = generate_keypair(args.key)
+    print(f"private key {private} (keep it on the build machine)\npublic key  {public} (give it to devices)")
+    print(f"key id      {key_id}")
+    return 0
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    """Run ``edge-embed sign``."""
+    from edge_embed.lineage.manifest import SIGNATURE_NAME
+    from edge_embed.lineage.signing import sign_artifact
+
+    signature = sign_artifact(args.artifact, args.key)
+    print(f"{args.artifact / SIGNATURE_NAME}  (key {signature.key_id}, manifest {signature.manifest_sha256[:12]}…)")
     return 0
 
 
@@ -521,8 +583,13 @@ def run_artifacts_show(args: argparse.Namespace) -> int:
 def run_registry_rebuild(args: argparse.Namespace) -> int:
     """Run ``edge-embed registry rebuild``."""
     with _registry(args) as registry:
-        counts = registry.rebuild(args.roots or [args.workspace])
-        print(f"{registry.path}: {counts['run']} runs, {counts['artifact']} artifacts, {counts['report']} reports")
+        result = registry.rebuild(args.roots or [args.workspace], strict=args.strict)
+        for folder, reason in result.skipped:
+            print(f"skipped {folder}: {reason}", file=sys.stderr)
+        print(
+            f"{registry.path}: {result.runs} runs, {result.artifacts} artifacts, {result.reports} reports"
+            + (f"; {len(result.skipped)} folders skipped (see above)" if result.skipped else "")
+        )
     return 0
 
 

@@ -13,22 +13,43 @@ from typing import Any
 
 from edge_embed import __version__
 from edge_embed.cli import handlers
-from edge_embed.errors import EdgeEmbedError
+from edge_embed.errors import EdgeEmbedError, InputError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the process exit code (1 with a one-line message for user errors)."""
+    """Run the CLI; return the process exit code.
+
+    Bad input or usage is one line and exit code 2; a failure of the work itself (a corrupt artifact, a failed
+    gate) is one line and exit code 1. Anything else is a bug and keeps its traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     _log_to_stderr()
     try:
         return int(args.handler(args) or 0)
+    except InputError as exc:
+        _error(str(exc))
+        return 2
     except EdgeEmbedError as exc:
-        print(f"edge-embed: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 1
+    except UnicodeError as exc:  # e.g. a lone surrogate or non-UTF-8 bytes in an argument or a file
+        reason = getattr(exc, "reason", str(exc))
+        _error(f"text is not valid UTF-8 ({reason} at position {getattr(exc, 'start', '?')}); fix the input")
+        return 2
+    except OSError as exc:  # a file that cannot be read or written: the path and the reason, nothing more
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        return 2 if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError)) else 1
     except KeyboardInterrupt:
-        print("edge-embed: interrupted; nothing was left half-written", file=sys.stderr)
+        _error("interrupted; nothing was left half-written")
         return 130
+
+
+def _error(message: str) -> None:
+    """The message on stderr, safe for any text it quotes (lone surrogates are escaped, not raised)."""
+    line = f"edge-embed: error: {message}"
+    sys.stderr.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
@@ -82,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="override whether embeddings are L2-normalized",
     )
-    export.add_argument("--max-seq-length", type=int, help="override the maximum tokens per text")
+    export.add_argument("--max-seq-length", type=_positive_int, help="override the maximum tokens per text")
     export.add_argument("--matryoshka-dims", type=_int_list, help="comma-separated dims the model was trained for")
     export.add_argument("--opset", type=int, help="ONNX opset (default: Optimum's choice)")
     export.add_argument(
@@ -106,14 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--field", default="text", help="JSON field holding the text in a .jsonl file (default: text)")
     embed.add_argument("-o", "--output", type=Path, help="write .npy or .jsonl (default: JSON lines on stdout)")
     embed.add_argument("--kind", choices=["query", "document"], default="document", help="selects the model's prompt")
-    embed.add_argument("--dim", type=int, help="Matryoshka: keep the first DIM components")
-    embed.add_argument("--batch-size", type=int, default=32, help="at most this many texts per call (default: 32)")
+    embed.add_argument("--dim", type=_positive_int, help="Matryoshka: keep the first DIM components")
+    embed.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="at most this many texts per call (default: 32)"
+    )
     embed.add_argument(
         "--max-batch-tokens",
-        type=int,
+        type=_non_negative_int,
         help="at most this many padded tokens per call; 0 for fixed --batch-size batches (default: 2048)",
     )
-    embed.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
+    embed.add_argument(
+        "--threads", type=_positive_int, help="onnxruntime intra-op threads (default: all available CPUs)"
+    )
     embed.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
     embed.add_argument(
         "--progress",
@@ -142,24 +167,34 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="graph optimization first: auto (O2 for int8 on BERT-like encoders), none, O1, O2",
     )
+    quantize.add_argument(
+        "--activations",
+        default="per-token",
+        help="dynamic-int8 activation scales: per-token (default: a text's vector does not depend on its batch) "
+        "or per-tensor (onnxruntime's default; faster, batch-dependent)",
+    )
     quantize.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
     quantize.add_argument("--reduce-range", action="store_true", help="7-bit weights (older CPUs without VNNI)")
     quantize.add_argument("--calibration", type=Path, help="static-int8: a BEIR folder, .txt or .jsonl of domain texts")
     quantize.add_argument("--calibration-split", help="BEIR folder: only passages of this split (e.g. train)")
-    quantize.add_argument("--calibration-size", type=int, default=128, help="most calibration texts (default 128)")
+    quantize.add_argument(
+        "--calibration-size", type=_positive_int, default=128, help="most calibration texts (default 128)"
+    )
     quantize.add_argument("--calibration-method", default="minmax", help="minmax, percentile or entropy")
-    quantize.add_argument("--block-size", type=int, default=32, help="int4-weights block size")
+    quantize.add_argument("--block-size", type=_positive_int, default=32, help="int4-weights block size")
     quantize.add_argument("--exclude-nodes", type=_str_list, default=(), help="comma-separated nodes to keep in fp32")
     quantize.add_argument("--eval", dest="eval_data", type=Path, help="BEIR folder for the accuracy gate")
     quantize.add_argument("--split", default="dev", help="split of --eval (default dev)")
-    quantize.add_argument("--eval-sample", type=int, help="gate on N queries (+ their passages and 10N distractors)")
+    quantize.add_argument(
+        "--eval-sample", type=_positive_int, help="gate on N queries (+ their passages and 10N distractors)"
+    )
     quantize.add_argument("--max-drop", type=float, default=0.01, help="largest relative NDCG@10 drop (default 0.01)")
     quantize.add_argument(
         "--auto", action="store_true", help="keep the most sensitive nodes in fp32 until the gate passes"
     )
     quantize.add_argument("--force", action="store_true", help="quantize an artifact that is already quantized")
     quantize.add_argument("--overwrite", action="store_true")
-    quantize.add_argument("--batch-size", type=int, default=32)
+    quantize.add_argument("--batch-size", type=_positive_int, default=32)
     quantize.set_defaults(handler=handlers.run_quantize)
 
     evaluate = commands.add_parser(
@@ -171,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, required=True, help="BEIR folder")
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--dim", type=_int_list, default=(), help="Matryoshka dims to score too, e.g. 256,128")
-    evaluate.add_argument("--sample", type=int, help="N queries (+ their passages and 10N distractors), seeded")
-    evaluate.add_argument("--batch-size", type=int, default=32)
-    evaluate.add_argument("--threads", type=int)
+    evaluate.add_argument(
+        "--sample", type=_positive_int, help="N queries (+ their passages and 10N distractors), seeded"
+    )
+    evaluate.add_argument("--batch-size", type=_positive_int, default=32)
+    evaluate.add_argument("--threads", type=_positive_int)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
     evaluate.set_defaults(handler=handlers.run_eval)
 
@@ -204,16 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-id", help="default: <dataset>-<preset>-<hash of settings and data>")
     train.add_argument("--epochs", type=float)
     train.add_argument("--lr", dest="learning_rate", type=float)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--max-seq-length", type=int)
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--max-seq-length", type=_positive_int)
     train.add_argument("--loss", help="mnrl (default) or cached-mnrl")
-    train.add_argument("--mini-batch-size", type=int, help="cached-mnrl: texts per forward pass")
+    train.add_argument("--mini-batch-size", type=_positive_int, help="cached-mnrl: texts per forward pass")
     train.add_argument("--matryoshka-dims", type=_int_list, help="e.g. 256,128,64")
-    train.add_argument("--hard-negatives", type=int, help="mine N hard negatives per pair with the base model")
+    train.add_argument(
+        "--hard-negatives", type=_non_negative_int, help="mine N hard negatives per pair with the base model"
+    )
     train.add_argument("--seed", type=int)
     train.add_argument("--time-budget", type=_duration, dest="time_budget_s", help="stop training after e.g. 30m, 2h")
-    train.add_argument("--eval-steps", type=int, help="evaluate and checkpoint every N steps (default: each epoch)")
-    train.add_argument("--eval-sample", type=int, help="dev queries used to pick the best checkpoint")
+    train.add_argument(
+        "--eval-steps", type=_positive_int, help="evaluate and checkpoint every N steps (default: each epoch)"
+    )
+    train.add_argument("--eval-sample", type=_positive_int, help="dev queries used to pick the best checkpoint")
     train.add_argument("--bf16", choices=["auto", "yes", "no"])
     train.add_argument("--pii-scrub", action="store_true", default=None, help="replace emails, phones, IBANs, ...")
     train.add_argument(
@@ -253,12 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--split", default="test")
     bench.add_argument("-o", "--output", type=Path, required=True, help="report folder to create")
     bench.add_argument("--dims", type=_int_list, default=(), help="Matryoshka dims to score too, e.g. 256,128,64")
-    bench.add_argument("--sample", type=int, help="N queries (+ their passages and 10N distractors), seeded")
-    bench.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
-    bench.add_argument("--latency-queries", type=int, default=200, help="batch-1 calls per artifact per round")
-    bench.add_argument("--throughput-texts", type=int, default=128, help="passages per artifact per round")
-    bench.add_argument("--batch-size", type=int, default=32, help="batch size for throughput and accuracy")
-    bench.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
+    bench.add_argument("--sample", type=_positive_int, help="N queries (+ their passages and 10N distractors), seeded")
+    bench.add_argument("--rounds", type=_positive_int, default=5, help="interleaved timing rounds (default 5)")
+    bench.add_argument(
+        "--latency-queries", type=_positive_int, default=200, help="batch-1 calls per artifact per round"
+    )
+    bench.add_argument("--throughput-texts", type=_positive_int, default=128, help="passages per artifact per round")
+    bench.add_argument("--batch-size", type=_positive_int, default=32, help="batch size for throughput and accuracy")
+    bench.add_argument(
+        "--threads", type=_positive_int, help="onnxruntime intra-op threads (default: all available CPUs)"
+    )
     bench.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurements")
     bench.add_argument("--no-cache", action="store_true", help="recompute accuracy even if cached")
     bench.add_argument("--budget-ms", type=float, help="recommend the most accurate artifact with p95 within this")
@@ -296,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("artifact", type=Path, help="artifact folder")
     package.add_argument("-o", "--output", type=Path, required=True, help="bundle file to write (.tar.gz)")
     package.add_argument("--overwrite", action="store_true")
+    package.add_argument(
+        "--sign", type=Path, metavar="KEY", help="private key (edge-embed keygen): the bundle carries a signature"
+    )
     package.set_defaults(handler=handlers.run_package)
 
     install = commands.add_parser(
@@ -307,7 +355,54 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("bundle", type=Path, help="a .tar.gz written by `edge-embed package`")
     install.add_argument("dest", type=Path, help="artifact folder to create")
     install.add_argument("--overwrite", action="store_true")
+    install.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        metavar="PUBKEY",
+        help="refuse the bundle unless a trusted key signed it (repeat for several keys; needs [sign])",
+    )
+    install.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        default=None,
+        help="largest total the bundle may write (default 8 GiB)",
+    )
     install.set_defaults(handler=handlers.run_install)
+
+    gc = commands.add_parser(
+        "gc",
+        help="list and remove what interrupted runs left (hidden .NAME.partial-* folders and files)",
+        description="Finds the temporary siblings that killed exports, quantizations, installs and writes left "
+        "below each FOLDER. One whose writer (the PID in its name) is still running is never touched.",
+    )
+    gc.add_argument("folders", type=Path, nargs="*", default=[Path(".")], help="folders to search (default: .)")
+    gc.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    gc.add_argument(
+        "--min-age",
+        type=_duration,
+        default=3600.0,
+        help="leftovers without a PID (older edge-embed) are removed once this old (default 1h)",
+    )
+    gc.set_defaults(handler=handlers.run_gc)
+
+    keygen = commands.add_parser(
+        "keygen",
+        help="write an Ed25519 key pair for signing artifacts (needs [sign])",
+        description="Writes KEY (private, mode 0600; keep it on the build machine) and KEY.pub (give it to devices).",
+    )
+    keygen.add_argument("key", type=Path, help="private key file to create; the public key goes to KEY.pub")
+    keygen.set_defaults(handler=handlers.run_keygen)
+
+    sign = commands.add_parser(
+        "sign",
+        help="sign an artifact's manifest (needs [sign])",
+        description="Verify the artifact, then write edge_embed.json.sig: an Ed25519 signature over the manifest, "
+        "which lists the sha256 of every file. Devices check it with --trust PUBKEY.",
+    )
+    sign.add_argument("artifact", type=Path, help="artifact folder")
+    sign.add_argument("--key", type=Path, required=True, help="private key file (edge-embed keygen)")
+    sign.set_defaults(handler=handlers.run_sign)
 
     workspace = argparse.ArgumentParser(add_help=False)
     workspace.add_argument(
@@ -339,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", parents=[workspace], help="re-index every run, artifact and report from the folders on disk"
     )
     rebuild.add_argument("roots", type=Path, nargs="*", help="folders to scan (default: the workspace)")
+    rebuild.add_argument(
+        "--strict", action="store_true", help="fail (keeping the old index) when a folder cannot be read"
+    )
     rebuild.set_defaults(handler=handlers.run_registry_rebuild)
 
     _add_serve_commands(commands)
@@ -346,7 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="describe an artifact folder", description="Print an artifact's manifest.")
     info.add_argument("artifact", type=Path, help="artifact folder")
     info.add_argument("--json", action="store_true", help="print the raw manifest JSON")
-    info.add_argument("--verify", action="store_true", help="also check every file's sha256")
+    info.add_argument(
+        "--verify", action="store_true", help="also check every file's sha256, the manifest's seal and signature"
+    )
+    info.add_argument(
+        "--trust", type=Path, action="append", metavar="PUBKEY", help="with --verify: require a signature by this key"
+    )
     info.set_defaults(handler=handlers.run_info)
     return parser
 
@@ -365,17 +468,26 @@ def _add_serve_commands(commands: Any) -> None:
     serve.add_argument(
         "--api-key", help="require Authorization: Bearer KEY (default: $EDGE_EMBED_API_KEY if set, else no key)"
     )
-    serve.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all available CPUs)")
-    serve.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per model batch (default: 8192)")
-    serve.add_argument("--max-batch-requests", type=int, default=64, help="requests per model batch (default: 64)")
+    serve.add_argument(
+        "--threads", type=_positive_int, help="onnxruntime intra-op threads (default: all available CPUs)"
+    )
+    serve.add_argument(
+        "--max-batch-tokens", type=_positive_int, default=8192, help="tokens per model batch (default: 8192)"
+    )
+    serve.add_argument(
+        "--max-batch-requests", type=_positive_int, default=64, help="requests per model batch (default: 64)"
+    )
     serve.add_argument(
         "--max-wait-ms", type=float, default=0.0, help="wait this long for more requests to batch (default: 0)"
     )
     serve.add_argument(
-        "--max-concurrent-requests", type=int, default=512, help="queued or running requests before 429 (default: 512)"
+        "--max-concurrent-requests",
+        type=_positive_int,
+        default=512,
+        help="queued or running requests before 429 (default: 512)",
     )
-    serve.add_argument("--max-inputs", type=int, default=2048, help="texts per request (default: 2048)")
-    serve.add_argument("--max-chars", type=int, default=65536, help="characters per text (default: 65536)")
+    serve.add_argument("--max-inputs", type=_positive_int, default=2048, help="texts per request (default: 2048)")
+    serve.add_argument("--max-chars", type=_positive_int, default=65536, help="characters per text (default: 65536)")
     serve.add_argument("--model-name", help="the model name answered in responses (default: the folder's name)")
     serve.add_argument("--no-warmup", action="store_true", help="skip the warm-up batches at start")
     serve.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
@@ -400,7 +512,7 @@ def _add_serve_commands(commands: Any) -> None:
         default="float32",
         help="stored vectors: float32 (exact), int8 (1/4 the memory) or binary with float rescoring (1/32)",
     )
-    build.add_argument("--dim", type=int, help="Matryoshka: index the first DIM components")
+    build.add_argument("--dim", type=_positive_int, help="Matryoshka: index the first DIM components")
     build.add_argument("--ann", action="store_true", help="also build an HNSW graph for large corpora (needs [ann])")
     build.add_argument("--field", default="text", help="JSON field holding the text (default: text)")
     build.add_argument("--id-field", default="_id", help="JSON field holding the id (default: _id, or id)")
@@ -417,10 +529,30 @@ def _add_serve_commands(commands: Any) -> None:
     search = commands.add_parser("search", help="search an index with a query", description="Search an index.")
     search.add_argument("index", type=Path, help="index folder")
     search.add_argument("queries", nargs="+", metavar="QUERY", help="search queries")
-    search.add_argument("-k", type=int, default=10, help="hits per query (default: 10)")
+    search.add_argument("-k", type=_positive_int, default=10, help="hits per query (default: 10)")
     search.add_argument("--artifact", type=Path, help="the artifact (default: the one the index records)")
     search.add_argument("--json", action="store_true", help="print JSON lines, one per query")
     search.set_defaults(handler=handlers.run_search)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {number}")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {number}")
+    return number
 
 
 def _int_list(value: str) -> tuple[int, ...]:

@@ -67,6 +67,20 @@ def read_texts_file(path: Path, jsonl_field: str = "text") -> list[str]:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def check_vector_output(output: Path | None) -> None:
+    """Refuse an output path ``write_vectors`` cannot write, before any work.
+
+    Raises:
+        InputError: If it is a folder, or its suffix is neither ``.npy`` nor ``.jsonl``.
+    """
+    if output is None:
+        return
+    if output.is_dir():
+        raise InputError(f"output {output} is a folder; name a .npy or .jsonl file")
+    if output.suffix not in (".npy", ".jsonl"):
+        raise InputError(f"output {output} must end in .npy or .jsonl")
+
+
 def write_vectors(vectors: np.ndarray, output: Path | None, stdout: TextIO) -> None:
     """Write vectors as ``.npy`` (atomically) or JSON lines (to a ``.jsonl`` file or stdout).
 
@@ -76,6 +90,7 @@ def write_vectors(vectors: np.ndarray, output: Path | None, stdout: TextIO) -> N
     if output is None:
         _write_jsonl(vectors, stdout)
         return
+    check_vector_output(output)
     if output.suffix == ".npy":
         buffer = io.BytesIO()
         np.save(buffer, vectors)

@@ -8,6 +8,7 @@ everywhere (evaluation, calibration, benchmarks).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from collections.abc import Iterator
@@ -67,7 +68,8 @@ class RetrievalDataset:
 
 def passage_text(record: dict[str, Any]) -> str:
     """The text embedded for a passage: ``"title. text"`` when it has a title, else ``text``."""
-    title, text = (record.get("title") or "").strip(), record.get("text") or ""
+    title = record.get("title")
+    title, text = (title.strip() if isinstance(title, str) else ""), record.get("text") or ""
     return f"{title}. {text}" if title else text
 
 
@@ -104,13 +106,17 @@ def load_corpus(folder: Path) -> dict[str, str]:
     """
     path = Path(folder) / "corpus.jsonl"
     corpus: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for number, record in iter_jsonl(path):
         cid = record.get("_id")
         if not isinstance(cid, str) or not isinstance(record.get("text"), str):
             raise InputError(f"{path} line {number}: needs string fields '_id' and 'text'")
+        if record.get("title") is not None and not isinstance(record["title"], str):
+            raise InputError(f"{path} line {number}: 'title' must be a string, got {type(record['title']).__name__}")
         if cid in corpus:
-            raise InputError(f"{path} line {number}: duplicate _id {cid!r}")
+            raise InputError(f"{path} line {number}: duplicate _id {cid!r} (first on line {lines[cid]})")
         corpus[cid] = passage_text(record)
+        lines[cid] = number
     return corpus
 
 
@@ -118,15 +124,22 @@ def load_queries(folder: Path) -> dict[str, str]:
     """Read ``queries.jsonl`` as ``{id: text}``.
 
     Raises:
-        InputError: If the file is missing or malformed.
+        InputError: If the file is missing or malformed, or an id repeats (naming both lines).
     """
     path = Path(folder) / "queries.jsonl"
     queries: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for number, record in iter_jsonl(path):
         qid, text = record.get("_id"), record.get("text")
         if not isinstance(qid, str) or not isinstance(text, str):
             raise InputError(f"{path} line {number}: needs string fields '_id' and 'text'")
+        if qid in queries:
+            raise InputError(
+                f"{path} line {number}: duplicate query _id {qid!r} (first on line {lines[qid]}); "
+                "each query id must appear once"
+            )
         queries[qid] = text
+        lines[qid] = number
     return queries
 
 
@@ -140,22 +153,35 @@ def load_qrels(folder: Path, split: str) -> dict[str, set[str]]:
     if not path.is_file():
         available = sorted(p.stem for p in (Path(folder) / "qrels").glob("*.tsv"))
         raise InputError(f"{path} not found; splits available: {', '.join(available) or 'none'}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path} line {line}: invalid UTF-8") from None
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
+    try:
+        return _relevant_pairs(path, rows)
+    except csv.Error as exc:
+        raise InputError(f"{path} line {rows.line_num}: not a TSV row ({exc})") from None
+
+
+def _relevant_pairs(path: Path, rows: Iterator[list[str]]) -> dict[str, set[str]]:
     relevant: dict[str, set[str]] = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = csv.reader(handle, delimiter="\t")
-        for number, row in enumerate(rows, start=1):
-            if number == 1 and row and row[0] == "query-id":
-                continue
-            if not row:
-                continue
-            if len(row) < 3:
-                raise InputError(f"{path} line {number}: expected 'query-id<TAB>corpus-id<TAB>score'")
-            try:
-                score = float(row[2])
-            except ValueError:
-                raise InputError(f"{path} line {number}: score {row[2]!r} is not a number") from None
-            if score > 0:
-                relevant.setdefault(row[0], set()).add(row[1])
+    for number, row in enumerate(rows, start=1):
+        if number == 1 and row and row[0] == "query-id":
+            continue
+        if not row:
+            continue
+        if len(row) < 3:
+            raise InputError(f"{path} line {number}: expected 'query-id<TAB>corpus-id<TAB>score'")
+        try:
+            score = float(row[2])
+        except ValueError:
+            raise InputError(f"{path} line {number}: score {row[2]!r} is not a number") from None
+        if score > 0:
+            relevant.setdefault(row[0], set()).add(row[1])
     return relevant
 
 

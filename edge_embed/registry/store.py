@@ -8,10 +8,11 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_embed.errors import InputError
+from edge_embed.errors import EdgeEmbedError, InputError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import MANIFEST_NAME, read_manifest
 from edge_embed.records import REPORT_FILE, RUN_RECORD, BenchReport, RowKind, RunRecord, SplitMetrics
@@ -96,16 +97,42 @@ class Registry:
         with self._write():
             return self._add(Path(path))
 
-    def rebuild(self, roots: Iterable[str | Path]) -> dict[str, int]:
+    def rebuild(self, roots: Iterable[str | Path], strict: bool = False) -> RebuildResult:
         """Forget everything and index every run, artifact and report found under ``roots`` (one transaction:
-        readers see the old index or the new one, never half of it)."""
+        readers see the old index or the new one, never half of it).
+
+        A folder whose run.json, manifest or report.json cannot be read is skipped and reported, so one damaged
+        folder does not hide the rest; with ``strict`` it fails the rebuild instead (the old index stays).
+
+        Raises:
+            EdgeEmbedError: With ``strict``, for the first folder that cannot be indexed.
+        """
         counts = {"run": 0, "artifact": 0, "report": 0}
+        skipped: list[tuple[Path, str]] = []
         with self._write():
             for table in ("runs", "artifacts", "bench_rows"):
                 self._db.execute(f"DELETE FROM {table}")
             for folder in _indexable_folders(roots, skip=self.path.parent):
-                counts[self._add(folder)] += 1
-        return counts
+                try:
+                    with self._savepoint():
+                        counts[self._add(folder)] += 1
+                except EdgeEmbedError as exc:
+                    if strict:
+                        raise
+                    skipped.append((folder, str(exc)))
+        return RebuildResult(counts["run"], counts["artifact"], counts["report"], tuple(skipped))
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """A nested transaction: a folder that fails half-way leaves no rows behind."""
+        self._db.execute("SAVEPOINT folder")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO folder")
+            self._db.execute("RELEASE folder")
+            raise
+        self._db.execute("RELEASE folder")
 
     def _add(self, folder: Path) -> str:
         folder = folder.absolute()
@@ -253,6 +280,16 @@ def _ndcg(metrics: SplitMetrics) -> float | None:
     split = metrics.get("test") or metrics.get("dev") or {}
     full = max(split, key=int, default=None)
     return split[full].get("ndcg@10") if full else None
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What ``Registry.rebuild`` indexed, and the folders it could not read (with why)."""
+
+    runs: int
+    artifacts: int
+    reports: int
+    skipped: tuple[tuple[Path, str], ...] = ()
 
 
 def _indexable_folders(roots: Iterable[str | Path], skip: Path) -> Iterator[Path]:

@@ -95,11 +95,11 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
     _write_record(record_path, record)
 
     trainer = _make_trainer(model, config, data, run_dir, bf16, show_progress)
-    resume = any(run_dir.glob("checkpoint-*"))
+    resume = _last_complete_checkpoint(run_dir)
     if resume:
         logger.info("resuming %s from its last checkpoint", run_id)
     t_train = time.time()
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     train_seconds = time.time() - t_train
     model.save(str(run_dir / FINAL_MODEL))
 
@@ -348,6 +348,24 @@ def _use_bf16(setting: str, device: str) -> bool:
 
 def _read_record(path: Path) -> dict[str, Any] | None:
     return dict(json.loads(path.read_text())) if path.is_file() else None
+
+
+def _last_complete_checkpoint(run_dir: Path) -> Path | None:
+    """The newest checkpoint a kill did not cut short; incomplete ones (no trainer_state.json yet) are removed."""
+    import shutil
+
+    def step(path: Path) -> int:
+        suffix = path.name.rsplit("-", 1)[-1]
+        return int(suffix) if suffix.isdigit() else -1
+
+    complete = None
+    for checkpoint in sorted(run_dir.glob("checkpoint-*"), key=step):
+        if (checkpoint / "trainer_state.json").is_file():
+            complete = checkpoint
+        else:
+            logger.info("removing %s: a kill interrupted it before it was complete", checkpoint)
+            shutil.rmtree(checkpoint, ignore_errors=True)
+    return complete
 
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:

@@ -206,7 +206,7 @@ def test_sampled_bench_says_so(parent_and_child, toy_data, tmp_path):
 def test_existing_report_folder_is_refused_before_measuring(parent_and_child, toy_data, tmp_path, capsys):
     (tmp_path / "r").mkdir()
     parent, _ = parent_and_child
-    assert main(["bench", str(parent), "--data", str(toy_data), "-o", str(tmp_path / "r"), *FAST]) == 1
+    assert main(["bench", str(parent), "--data", str(toy_data), "-o", str(tmp_path / "r"), *FAST]) == 2
     assert "already exists" in capsys.readouterr().err
 
 

@@ -16,8 +16,9 @@ def run_cli(*args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     )
 
 
-def _one_line_error(result, pattern):
-    assert result.returncode == 1
+def _one_line_error(result, pattern, code=2):
+    """Bad input or usage exits 2; a failure of the work (a corrupt artifact, a broken model) exits 1."""
+    assert result.returncode == code, result.stderr
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("edge-embed: error:"), lines
     assert pattern in lines[0], lines[0]
@@ -74,10 +75,10 @@ def test_bad_jsonl_and_missing_file(toy_artifact, tmp_path):
 
 
 def test_bad_artifact_and_output_suffix(toy_artifact, tmp_path):
-    _one_line_error(run_cli("embed", tmp_path / "nowhere", "x"), "not an artifact folder")
+    _one_line_error(run_cli("embed", tmp_path / "nowhere", "x"), "not an artifact folder", code=1)
     _one_line_error(run_cli("embed", toy_artifact, "x", "-o", tmp_path / "v.csv"), "must end in .npy or .jsonl")
     (toy_artifact / "model.onnx").write_bytes(b"corrupt")
-    _one_line_error(run_cli("info", toy_artifact, "--verify"), "model.onnx does not match its manifest")
+    _one_line_error(run_cli("info", toy_artifact, "--verify"), "model.onnx does not match its manifest", code=1)
 
 
 def test_info_human_and_json(toy_artifact):
@@ -92,7 +93,7 @@ def test_export_cli_refuses_non_model_with_one_line(tmp_path):
     pytest.importorskip("optimum.exporters.onnx")
     (tmp_path / "empty").mkdir()
     result = run_cli("export", tmp_path / "empty", "-o", tmp_path / "art")
-    _one_line_error(result, "is not a model")
+    _one_line_error(result, "is not a model", code=1)
     assert not (tmp_path / "art").exists()
 
 

@@ -152,7 +152,7 @@ def test_cli_build_add_search(artifact, tmp_path, capsys):
     out = tmp_path / "idx"
     assert main(["index", "build", str(artifact), str(corpus), "-o", str(out), "--precision", "int8"]) == 0
     assert f"indexed {len(TEXTS)} documents" in capsys.readouterr().err
-    assert main(["index", "build", str(artifact), str(corpus), "-o", str(out)]) == 1
+    assert main(["index", "build", str(artifact), str(corpus), "-o", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
     more = tmp_path / "more.txt"
     more.write_text("the pump seal leak\n")
@@ -160,8 +160,9 @@ def test_cli_build_add_search(artifact, tmp_path, capsys):
     assert main(["search", str(out), "the pump seal leak", "-k", "2", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert answer["query"] == "the pump seal leak" and answer["hits"][0]["id"] == "more.txt:1"
-    assert main(["search", str(out), "pump", "-k", "0"]) == 1
-    assert "k must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # argparse: a usage error, exit code 2
+        main(["search", str(out), "pump", "-k", "0"])
+    assert usage.value.code == 2 and "expected a positive integer, got 0" in capsys.readouterr().err
     assert main(["search", str(out), "pump", "-k", "3"]) == 0
     assert "rank" in capsys.readouterr().out
 

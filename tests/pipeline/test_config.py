@@ -74,7 +74,7 @@ def test_bad_config_names_the_key_and_does_no_work(tmp_path, capsys, change, mes
     with pytest.raises(InputError) as error:
         load_pipeline_config(path)
     assert message in str(error.value) and "\n" not in str(error.value)
-    assert main(["pipeline", str(path)]) == 1
+    assert main(["pipeline", str(path)]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "ws").exists()
 

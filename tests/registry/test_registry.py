@@ -81,7 +81,7 @@ def test_rebuild_follows_the_disk(workspace):
 
 
 def test_missing_registry_says_how_to_make_one(tmp_path, capsys):
-    assert main(["runs", "list", "--workspace", str(tmp_path)]) == 1
+    assert main(["runs", "list", "--workspace", str(tmp_path)]) == 2
     assert "registry rebuild" in capsys.readouterr().err
 
 

@@ -275,5 +275,5 @@ def test_the_command_serves_and_finishes_in_flight_requests_on_sigterm(artifact)
 def test_the_command_refuses_a_bad_port_with_one_line(artifact, capsys):
     from edge_embed.cli.main import main
 
-    assert main(["serve", str(artifact), "--port", "70000"]) == 1
+    assert main(["serve", str(artifact), "--port", "70000"]) == 2
     assert "--port must be from 1 to 65535" in capsys.readouterr().err

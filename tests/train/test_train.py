@@ -153,3 +153,18 @@ def test_same_command_and_seed_give_the_same_metrics(pairs_file, medquad_mini, t
     assert records[0]["run_id"] == records[1]["run_id"]  # derived from settings and data, not from the folder
     first, second = (r["metrics"]["finetuned"]["test"]["384"] for r in records)
     assert {k: round(v, 3) for k, v in first.items()} == {k: round(v, 3) for k, v in second.items()}
+
+
+def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
+    """A kill while checkpoint-3 was being written leaves it without trainer_state.json: resume from checkpoint-2."""
+    from edge_embed.train.trainer import _last_complete_checkpoint
+
+    for step, complete in ((1, True), (2, True), (3, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"x")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert _last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-2"
+    assert not (tmp_path / "checkpoint-3").exists() and (tmp_path / "checkpoint-1").exists()
+    assert _last_complete_checkpoint(tmp_path / "checkpoint-1") is None
