@@ -98,6 +98,7 @@ def package_artifact(
 DEFAULT_MAX_BYTES = 8 << 30  # largest total an install writes unless told otherwise: a 2B-parameter fp32 model
 _MAX_MANIFEST_BYTES = 4 << 20  # a manifest is a few KB; its size is checked before it is read into memory
 _CHUNK = 1 << 20
+_MAX_MEMBERS = 10_000  # an artifact has a handful of files
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ def install_artifact(
 
     Before a byte is written, the whole member list is read and refused for: absolute paths or ``..``, links,
     devices, more than one top folder, duplicate names, a file and a folder with one name, a missing or second
-    manifest, files the manifest does not list (or lists but the bundle lacks), a total above ``max_bytes`` or the
-    free disk space, an edited manifest (its seal), and, with ``trust``, a manifest not signed by a trusted key.
+    manifest, files the manifest does not list (or lists but the bundle lacks), a size other than the manifest's,
+    a total above ``max_bytes`` or the free disk space, an edited manifest (its seal), and, with ``trust``, a
+    manifest not signed by a trusted key.
     While unpacking, each file's bytes are counted and hashed: a lying header or a bad sha256 stops the install.
     Only a complete, verified folder appears as ``dest``; a refused install leaves nothing behind.
 
@@ -141,6 +143,8 @@ def install_artifact(
         InputError: If ``dest`` exists and ``overwrite`` is false, or the bundle exceeds ``max_bytes``.
     """
     bundle, dest = Path(bundle), Path(dest)
+    if not bundle.is_file():
+        raise InputError(f"bundle {bundle} not found (a .tar.gz written by `edge-embed package`)")
     keys = trusted_keys(trust) if trust is not None else None
     if dest.exists() and not overwrite:
         raise InputError(f"{dest} already exists; choose another folder or pass --overwrite")
@@ -167,7 +171,7 @@ def install_artifact(
 
 
 def _read_contents(tar: tarfile.TarFile, bundle: Path, max_bytes: int, dest: Path) -> BundleContents:
-    members = tar.getmembers()  # reads the whole archive once: a truncated one fails here, before any write
+    members = _read_member_list(tar, bundle, max_bytes)
     top = _check_members(members, bundle)
     files = _files_by_name(members, top, bundle)
     manifest_member = files.pop(MANIFEST_NAME, None)
@@ -196,16 +200,32 @@ def _read_contents(tar: tarfile.TarFile, bundle: Path, max_bytes: int, dest: Pat
         raise ArtifactError(
             f"{bundle}: {top}/{name} is {files[name].size} bytes but its manifest says {manifest.sizes[name]}; refused"
         )
-    total = sum(m.size for m in files.values())
-    if total > max_bytes:
-        raise InputError(
-            f"{bundle} would write {total / 1e9:.2f} GB, above the limit of {max_bytes / 1e9:.2f} GB; "
-            "pass --max-bytes to allow more"
-        )
+    total = sum(m.size for m in files.values())  # within max_bytes: _read_member_list checked the headers
     free = shutil.disk_usage(_existing_ancestor(dest)).free
     if total > free:
         raise InputError(f"{bundle} needs {total / 1e9:.2f} GB but only {free / 1e9:.2f} GB are free at {dest}")
     return BundleContents(top, files, manifest, manifest_bytes, signature)
+
+
+def _read_member_list(tar: tarfile.TarFile, bundle: Path, max_bytes: int) -> list[tarfile.TarInfo]:
+    """Every member header, read before anything is written (a truncated archive fails here).
+
+    Headers are checked as they arrive: the member count and the declared total are capped before the reader skips
+    over a member's data, so a bomb's size is refused at its header, not after decompressing it.
+    """
+    members: list[tarfile.TarInfo] = []
+    total = 0
+    while (member := tar.next()) is not None:
+        members.append(member)
+        total += member.size if member.isfile() else 0
+        if len(members) > _MAX_MEMBERS:
+            raise ArtifactError(f"{bundle} holds more than {_MAX_MEMBERS} entries; not an artifact bundle")
+        if total > max_bytes:
+            raise InputError(
+                f"{bundle} would write at least {total / 1e9:.2f} GB, above the limit of {max_bytes / 1e9:.2f} GB; "
+                "pass --max-bytes to allow more"
+            )
+    return members
 
 
 def _files_by_name(members: list[tarfile.TarInfo], top: str, bundle: Path) -> dict[str, tarfile.TarInfo]:

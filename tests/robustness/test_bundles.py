@@ -73,6 +73,24 @@ def test_a_gzip_bomb_in_an_unlisted_member_writes_nothing(toy, tmp_path):
     assert not (tmp_path / "device").exists()
 
 
+def test_a_bomb_above_the_cap_is_refused_at_its_header(tmp_path):
+    """The archive ends 1 KB into a member whose header announces 256 MB: a reader that skipped over the data before
+    checking the size would report truncation; the header check refuses the size first."""
+    info = tarfile.TarInfo("art/padding.bin")
+    info.size = BOMB_BYTES
+    stream = info.tobuf(format=tarfile.USTAR_FORMAT) + bytes(1024)
+    bundle = tmp_path / "bomb.tar.gz"
+    bundle.write_bytes(gzip.compress(stream))
+    with pytest.raises(InputError, match="would write at least 0.27 GB, above the limit of 0.10 GB"):
+        install_artifact(bundle, tmp_path / "device" / "art", max_bytes=100_000_000)
+    assert not (tmp_path / "device").exists()
+
+
+def test_a_missing_bundle_is_a_usage_error(tmp_path, capsys):
+    assert main(["install-artifact", str(tmp_path / "nope.tar.gz"), str(tmp_path / "d")]) == 2
+    assert "bundle" in capsys.readouterr().err and not (tmp_path / "d").exists()
+
+
 def test_a_listed_member_larger_than_the_manifest_says_is_refused_before_writing(toy, tmp_path):
     members = members_of(toy)
     members["art/model.onnx"] = BOMB_BYTES  # listed, but not the file the manifest sized and hashed
