@@ -235,7 +235,11 @@ def run_embed(args: argparse.Namespace) -> int:
         texts = read_lines(sys.stdin.buffer, "<stdin>")
     else:
         raise InputError("no texts: pass TEXT arguments, --file FILE, or pipe lines on stdin")
-    embedder = Embedder.load(args.artifact, threads=args.threads, dim=args.dim, verify=not args.no_verify)
+    if args.trust and args.no_verify:
+        raise InputError("--trust checks every file: it cannot be combined with --no-verify")
+    embedder = Embedder.load(
+        args.artifact, threads=args.threads, dim=args.dim, verify=not args.no_verify, trust=args.trust
+    )
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     budget = DEFAULT_MAX_BATCH_TOKENS if args.max_batch_tokens is None else args.max_batch_tokens or None
     vectors = embedder.embed(
@@ -267,7 +271,9 @@ def run_serve(args: argparse.Namespace) -> int:
         warmup=not args.no_warmup,
         model_name=args.model_name,
     )
-    embedder = Embedder.load(args.artifact, threads=args.threads, verify=not args.no_verify)
+    if args.trust and args.no_verify:
+        raise InputError("--trust checks every file: it cannot be combined with --no-verify")
+    embedder = Embedder.load(args.artifact, threads=args.threads, verify=not args.no_verify, trust=args.trust)
     index = None
     if args.index is not None:
         from edge_embed.index import VectorIndex

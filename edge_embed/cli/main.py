@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_int, help="onnxruntime intra-op threads (default: all available CPUs)"
     )
     embed.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
+    _add_trust(embed)
     embed.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -491,6 +492,7 @@ def _add_serve_commands(commands: Any) -> None:
     serve.add_argument("--model-name", help="the model name answered in responses (default: the folder's name)")
     serve.add_argument("--no-warmup", action="store_true", help="skip the warm-up batches at start")
     serve.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
+    _add_trust(serve)
     serve.add_argument("--index", type=Path, help="an index folder built with this artifact: enables POST /search")
     serve.set_defaults(handler=handlers.run_serve)
 
@@ -533,6 +535,16 @@ def _add_serve_commands(commands: Any) -> None:
     search.add_argument("--artifact", type=Path, help="the artifact (default: the one the index records)")
     search.add_argument("--json", action="store_true", help="print JSON lines, one per query")
     search.set_defaults(handler=handlers.run_search)
+
+
+def _add_trust(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        metavar="PUBKEY",
+        help="load only an artifact signed by this key (repeat for several; needs [sign])",
+    )
 
 
 def _positive_int(value: str) -> int:

@@ -183,3 +183,14 @@ def test_byte_flips_in_an_unsigned_artifact_are_refused_on_load_and_by_verify(tm
         with pytest.raises(EdgeEmbedError):
             verify_artifact(work)
         shutil.copyfile(pristine / name, work / name)
+
+
+def test_embed_and_serve_take_trust(tmp_path, keys, capsys):
+    folder = make_toy_artifact(tmp_path / "toy")
+    assert main(["embed", str(folder), "pump", "--trust", str(keys["public"])]) == 1
+    assert "unsigned and a trusted signature is required" in capsys.readouterr().err
+    sign_artifact(folder, keys["private"])
+    assert main(["embed", str(folder), "pump", "--trust", str(keys["public"])]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["index"] == 0
+    assert main(["serve", str(folder), "--trust", str(keys["other_public"]), "--port", "1"]) == 1
+    assert "not among the trusted keys" in capsys.readouterr().err
