@@ -453,6 +453,63 @@ def run_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_drift(args: argparse.Namespace) -> int:
+    """Run ``edge-embed drift``."""
+    from edge_embed.lifecycle.drift import DriftThresholds, detect_drift
+    from edge_embed.lifecycle.profile import DriftProfile, read_sample
+    from edge_embed.runtime import Embedder
+
+    if (args.reference is None) == (args.profile is None):
+        raise InputError("give the reference as --reference TEXTS or --profile FILE (one of them)")
+    if args.current is None and args.save_profile is None:
+        raise InputError("nothing to do: give --current TEXTS to compare, or --save-profile FILE")
+    thresholds = DriftThresholds(p_value=args.p_value)
+    embedder = Embedder.load(args.artifact)
+    if args.profile is not None:
+        reference = DriftProfile.load(args.profile, args.artifact).sample
+    else:
+        reference = read_sample(embedder, args.reference, args.sample)
+    if args.save_profile is not None:
+        DriftProfile.of(args.artifact, reference, str(args.reference)).save(args.save_profile)
+        print(
+            f"edge-embed: saved the reference profile ({len(reference.vectors)} texts) to {args.save_profile}",
+            file=sys.stderr,
+        )
+    if args.current is None:
+        return 0
+    report = detect_drift(reference, read_sample(embedder, args.current, args.sample, seed=29), thresholds)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    rows = [
+        ["MMD² (p-value)", f"{report.mmd2:.5f} ({report.mmd_p_value:.4f})"],
+        ["classifier ROC AUC (null 95%)", f"{report.classifier_auc:.3f} ({report.classifier_threshold:.3f})"],
+        ["centroid shift", f"{report.centroid_shift:.4f}"],
+        ["drifted components", f"{report.drifted_components:.0%}"],
+        [
+            "nearest-neighbour similarity",
+            f"{report.nn_similarity:.3f} (reference {report.reference_nn_similarity:.3f})",
+        ],
+        [
+            "unknown tokens",
+            f"{report.current_tokens.unknown_rate:.2%} (reference {report.reference_tokens.unknown_rate:.2%})",
+        ],
+        [
+            "tokens per word",
+            f"{report.current_tokens.tokens_per_word:.2f} (reference {report.reference_tokens.tokens_per_word:.2f})",
+        ],
+    ]
+    print(format_table(["statistic", "value"], rows))
+    print(f"\nverdict: {report.verdict.value}")
+    for reason in report.reasons:
+        print(f"  - {reason}")
+    if report.farthest:
+        print("current texts farthest from the reference:")
+        for similarity, text in report.farthest[:5]:
+            print(f"  {similarity:.3f}  {text[:100]}")
+    return 0
+
+
 def run_gc(args: argparse.Namespace) -> int:
     """Run ``edge-embed gc``."""
     from edge_embed.lineage.debris import find_leftovers, remove

@@ -371,6 +371,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     install.set_defaults(handler=handlers.run_install)
 
+    drift = commands.add_parser(
+        "drift",
+        help="do incoming texts still look like the texts the model was built for? (MMD test on its embeddings)",
+        description="Compare a current sample of texts with a reference (texts, or a profile saved earlier so the "
+        "device needs no reference texts) on the artifact's own embeddings. Verdict: stable, drifting or refresh "
+        "recommended, with the current texts farthest from the reference. Exit 0 whatever the verdict.",
+    )
+    drift.add_argument("artifact", type=Path, help="artifact folder")
+    drift.add_argument("--reference", type=Path, help="reference texts: a BEIR folder, .jsonl or .txt")
+    drift.add_argument("--profile", type=Path, help="a reference profile saved with --save-profile")
+    drift.add_argument("--current", type=Path, help="current texts: a BEIR folder, .jsonl or .txt")
+    drift.add_argument("--save-profile", type=Path, metavar="FILE", help="save the reference as a profile (.npz)")
+    drift.add_argument("--sample", type=_positive_int, default=500, help="texts per side, seeded (default 500)")
+    drift.add_argument("--p-value", type=float, default=0.01, help="drifting below this MMD p-value (default 0.01)")
+    drift.add_argument("--json", action="store_true", help="print the report as JSON")
+    drift.set_defaults(handler=handlers.run_drift)
+
     gc = commands.add_parser(
         "gc",
         help="list and remove what interrupted runs left (hidden .NAME.partial-* folders and files)",

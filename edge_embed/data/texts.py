@@ -63,10 +63,10 @@ def read_domain_texts(
                 elif text.strip():
                     texts.append(text)
     else:
-        raise InputError(f"calibration data {path} does not exist")
+        raise InputError(f"text data {path} does not exist (a BEIR folder, .txt or .jsonl)")
     texts = [t for t in texts if t.strip()]
     if not texts:
-        raise InputError(f"{path} has no usable text for calibration ({len(skipped)} unreadable lines)")
+        raise InputError(f"{path} has no usable text ({len(skipped)} unreadable lines)")
     total = len(texts)
     if total > limit:
         texts = random.Random(seed).sample(texts, limit)
