@@ -333,11 +333,13 @@ def run_search(args: argparse.Namespace) -> int:
             print(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
             continue
         print(f"query: {query}")
+        calibrated = any(h.probability is not None for h in hits)
         rows = [
-            [i, f"{h.score:.4f}", h.id, (h.title + ": " if h.title else "") + h.text[:80]]
+            [i, f"{h.score:.4f}", *([f"{h.probability:.2f}"] if h.probability is not None else []), h.id]
+            + [(h.title + ": " if h.title else "") + h.text[:80]]
             for i, h in enumerate(hits, 1)
         ]
-        print(format_table(["rank", "score", "id", "text"], rows))
+        print(format_table(["rank", "score", *(["p(relevant)"] if calibrated else []), "id", "text"], rows))
     return 0
 
 
@@ -507,6 +509,41 @@ def run_drift(args: argparse.Namespace) -> int:
         print("current texts farthest from the reference:")
         for similarity, text in report.farthest[:5]:
             print(f"  {similarity:.3f}  {text[:100]}")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """Run ``edge-embed calibrate``."""
+    from edge_embed.lifecycle.calibrate import calibrate_artifact, reliability_diagram
+
+    if args.output.exists() and not args.overwrite:  # before the embedding work
+        raise InputError(f"{args.output} already exists; choose another folder or pass --overwrite")
+    result = calibrate_artifact(
+        args.artifact,
+        args.data,
+        args.output,
+        split=args.split,
+        test_split=args.test_split,
+        method=args.method,
+        sample=args.sample,
+        overwrite=args.overwrite,
+    )
+    q = result.quality
+    print(
+        f"{result.path}  ({result.calibration.method.value}, fitted on {result.calibration.fitted_on}, "
+        f"{result.calibration.pairs} pairs)"
+    )
+    print(
+        format_table(
+            [f"on {q.split} ({q.pairs} pairs)", "raw cosine (min-max)", "calibrated"],
+            [
+                ["expected calibration error", f"{q.ece_raw:.4f}", f"{q.ece_calibrated:.4f}"],
+                ["Brier score", f"{q.brier_raw:.4f}", f"{q.brier_calibrated:.4f}"],
+            ],
+        )
+    )
+    if args.plot is not None:
+        print(f"reliability diagram: {reliability_diagram(result, args.plot)}")
     return 0
 
 

@@ -388,6 +388,24 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--json", action="store_true", help="print the report as JSON")
     drift.set_defaults(handler=handlers.run_drift)
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="map cosine scores to probabilities of relevance, into a child artifact",
+        description="Fit an isotonic (or Platt) map from cosine to the probability that a retrieved passage is "
+        "relevant, on one split's top-10 results; report expected calibration error and Brier score before/after on "
+        "another split; write a child artifact whose manifest holds the map (lineage kept).",
+    )
+    calibrate.add_argument("artifact", type=Path, help="the artifact to calibrate")
+    calibrate.add_argument("--data", type=Path, required=True, help="BEIR folder with qrels")
+    calibrate.add_argument("--split", default="dev", help="split to fit on (default dev)")
+    calibrate.add_argument("--test-split", default="test", help="split to measure on (default test)")
+    calibrate.add_argument("-o", "--output", type=Path, required=True, help="child artifact folder to create")
+    calibrate.add_argument("--method", choices=["isotonic", "platt"], default="isotonic")
+    calibrate.add_argument("--sample", type=_positive_int, help="N queries per split (+ passages and 10N others)")
+    calibrate.add_argument("--plot", type=Path, metavar="PNG", help="write a reliability diagram (needs [plot])")
+    calibrate.add_argument("--overwrite", action="store_true")
+    calibrate.set_defaults(handler=handlers.run_calibrate)
+
     gc = commands.add_parser(
         "gc",
         help="list and remove what interrupted runs left (hidden .NAME.partial-* folders and files)",

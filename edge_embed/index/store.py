@@ -27,6 +27,7 @@ from edge_embed.errors import ArtifactError, InputError
 from edge_embed.index import ann as approximate
 from edge_embed.index.documents import Document
 from edge_embed.index.scoring import RESCORE_MULTIPLIER, StoredPrecision, dequantize, encode, rerank, top_k
+from edge_embed.lifecycle.calibration import Calibration
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import manifest_sha256
@@ -50,9 +51,12 @@ class Hit:
     text: str
     title: str | None = None
     source: str | None = None
+    probability: float | None = None  # of relevance, when the artifact has a score calibration
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "score": self.score, "text": self.text}
+        if self.probability is not None:
+            out["probability"] = self.probability
         if self.title:
             out["title"] = self.title
         if self.source:
@@ -269,12 +273,26 @@ class VectorIndex:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise InputError(f"k must be a positive integer, got {k!r}")
         query_vectors = normalize(embedder.embed(list(queries), kind="query", dim=self.manifest.dim))
-        return self.search_vectors(query_vectors, k, rescore_multiplier)
+        return self.search_vectors(query_vectors, k, rescore_multiplier, self.calibration_for(embedder))
+
+    def calibration_for(self, embedder: Embedder) -> Calibration | None:
+        """The artifact's score calibration where this index's scores are what it was fitted on (full width)."""
+        return embedder.score_calibration if self.manifest.dim == embedder.manifest.embedding_dim else None
 
     def search_vectors(
-        self, query_vectors: np.ndarray, k: int = 10, rescore_multiplier: int = RESCORE_MULTIPLIER
+        self,
+        query_vectors: np.ndarray,
+        k: int = 10,
+        rescore_multiplier: int = RESCORE_MULTIPLIER,
+        calibration: Calibration | None = None,
     ) -> list[list[Hit]]:
-        """As :meth:`search`, for unit query vectors already embedded with this index's artifact."""
+        """As :meth:`search`, for unit query vectors already embedded with this index's artifact.
+
+        With the artifact's ``calibration``, each hit also carries its probability of relevance, where the scores
+        are the cosines the map was fitted on (float32 or int8 rows at the model's full width).
+        """
+        if self.manifest.precision is StoredPrecision.BINARY:  # Hamming-based scores are not the fitted cosines
+            calibration = None
         precision = self.manifest.precision
         if self.graph is not None:
             count = min(len(self), k * (rescore_multiplier if precision is StoredPrecision.BINARY else 4))
@@ -286,7 +304,7 @@ class VectorIndex:
             )
             rows, row_scores = list(found), list(found_scores)
         return [
-            [self._hit(int(row), float(score)) for row, score in zip(picked, picked_scores, strict=True)]
+            [self._hit(int(row), float(score), calibration) for row, score in zip(picked, picked_scores, strict=True)]
             for picked, picked_scores in zip(rows, row_scores, strict=True)
         ]
 
@@ -300,9 +318,10 @@ class VectorIndex:
         assert self.ranges is not None
         return dequantize(self.vectors, self.ranges)
 
-    def _hit(self, row: int, score: float) -> Hit:
+    def _hit(self, row: int, score: float, calibration: Calibration | None = None) -> Hit:
         document = self.documents[row]
-        return Hit(document.id, score, document.text, document.title, document.source)
+        probability = float(calibration.apply(score)) if calibration is not None else None
+        return Hit(document.id, score, document.text, document.title, document.source, probability)
 
     def _write(self, overwrite: bool) -> None:
         with atomic_dir(self.folder, overwrite=overwrite) as tmp:

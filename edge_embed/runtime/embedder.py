@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
@@ -26,6 +26,9 @@ from edge_embed.lineage.manifest import (
 from edge_embed.runtime.pooling import normalize, pool
 from edge_embed.runtime.precision import RANGES_CHECK, Precision, quantize
 from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
+
+if TYPE_CHECKING:
+    from edge_embed.lifecycle.calibration import Calibration
 
 # Texts are tokenized this many at a time, so memory stays bounded for very large inputs.
 _TOKENIZE_CHUNK = 4096
@@ -247,6 +250,37 @@ class Embedder:
     def embed_documents(self, texts: Iterable[str], **options: Any) -> np.ndarray:
         """Embed passages to be searched (the model's document prompt): a row per text."""
         return self.embed(texts, kind=TextKind.DOCUMENT, **_without_kind(options, "embed_documents"))
+
+    @property
+    def score_calibration(self) -> Calibration | None:
+        """The artifact's cosine-to-probability map (``edge-embed calibrate``), or None."""
+        from edge_embed.lifecycle.calibration import CALIBRATION_OPTION, Calibration
+
+        data = self.manifest.options.get(CALIBRATION_OPTION)
+        return None if data is None else Calibration.from_dict(data)
+
+    def score(
+        self, queries: str | Iterable[str], documents: str | Iterable[str], calibrated: bool = False
+    ) -> np.ndarray:
+        """Cosine similarity of every query (query prompt) to every document: ``(queries, documents)``.
+
+        With ``calibrated``, the probability that each document is relevant to the query, from the artifact's
+        score calibration.
+
+        Raises:
+            InputError: If ``calibrated`` is asked of an artifact without a calibration.
+        """
+        calibration = self.score_calibration if calibrated else None
+        if calibrated and calibration is None:
+            raise InputError(
+                f"{self.folder} has no score calibration; make a calibrated child with `edge-embed calibrate`"
+            )
+        query_list = [queries] if isinstance(queries, str) else list(queries)
+        document_list = [documents] if isinstance(documents, str) else list(documents)
+        q = normalize(self.embed(query_list, kind=TextKind.QUERY))
+        d = normalize(self.embed(document_list, kind=TextKind.DOCUMENT))
+        cosine = q @ d.T
+        return cosine if calibration is None else calibration.apply(cosine).astype(np.float32)
 
     def encode(
         self,

@@ -107,7 +107,8 @@ class EmbeddingService:
         if self.index is None:
             raise RequestError(404, "this service has no index; start it with --index INDEX_DIR")
         embedded = await self.embed(queries, kind="query", dimensions=self.index.manifest.dim, normalize_output=True)
-        return await asyncio.to_thread(self.index.search_vectors, embedded.vectors, k)
+        calibration = self.index.calibration_for(self.embedder)
+        return await asyncio.to_thread(self.index.search_vectors, embedded.vectors, k, calibration=calibration)
 
     def tokenize(self, texts: Sequence[str], add_special_tokens: bool) -> list[list[dict[str, Any]]]:
         """TEI's ``/tokenize`` answer: each token's id, text, whether it is special, and its character span."""
