@@ -279,10 +279,17 @@ def run_serve(args: argparse.Namespace) -> int:
         from edge_embed.index import VectorIndex
 
         index = VectorIndex.open(args.index)  # create_app checks it was built with this artifact
-    app = create_app(embedder, settings, index=index)
+    feedback = None
+    if args.feedback is not None:
+        from edge_embed.lifecycle.feedback import FeedbackStore
+        from edge_embed.registry import registry_path
+
+        feedback = FeedbackStore(registry_path(args.feedback), threads=True)
+    app = create_app(embedder, settings, index=index, feedback=feedback)
     print(
         f"edge-embed: serving {args.artifact} on http://{args.host}:{args.port} "
-        f"(POST /v1/embeddings, /embed{', /search' if index is not None else ''}; GET /health, /info, /metrics)"
+        f"(POST /v1/embeddings, /embed{', /search' if index is not None else ''}"
+        f"{', /feedback' if feedback is not None else ''}; GET /health, /info, /metrics)"
         f"{' with an API key' if settings.api_key else ''}",
         file=sys.stderr,
     )
@@ -544,6 +551,51 @@ def run_calibrate(args: argparse.Namespace) -> int:
     )
     if args.plot is not None:
         print(f"reliability diagram: {reliability_diagram(result, args.plot)}")
+    return 0
+
+
+def run_feedback_import(args: argparse.Namespace) -> int:
+    """Run ``edge-embed feedback import``."""
+    from edge_embed.lifecycle.feedback import FeedbackStore, check_passage_ids, read_feedback
+    from edge_embed.registry import registry_path
+
+    judgments = read_feedback(args.file)
+    if any(j.passage_id is not None for j in judgments):
+        if args.corpus is None:
+            raise InputError("the feedback names passages by id: give --corpus BEIR_FOLDER so the ids can be checked")
+        from edge_embed.data.beir import load_corpus
+
+        check_passage_ids(judgments, set(load_corpus(args.corpus)), str(args.file))
+    with FeedbackStore(registry_path(args.workspace)) as store:
+        added = store.add(judgments, source=str(args.file))
+        total = len(store.judgments())
+    relevant = sum(j.relevant for j in judgments)
+    print(f"{registry_path(args.workspace)}: added {added} judgments ({relevant} relevant); {total} stored")
+    return 0
+
+
+def run_feedback_summary(args: argparse.Namespace) -> int:
+    """Run ``edge-embed feedback summary``."""
+    from edge_embed.lifecycle.feedback import FeedbackStore
+    from edge_embed.registry import registry_path
+
+    path = registry_path(args.workspace)
+    if not path.is_file():
+        raise InputError(f"no registry at {path}; import feedback with `edge-embed feedback import FILE`")
+    with FeedbackStore(path) as store:
+        judgments = store.judgments()
+    summary = {
+        "judgments": len(judgments),
+        "relevant": sum(j.relevant for j in judgments),
+        "queries": len({j.query for j in judgments}),
+        "users": len({j.user for j in judgments if j.user}),
+        "first": min((j.at for j in judgments), default=None),
+        "last": max((j.at for j in judgments), default=None),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_table(["judgments", "relevant", "queries", "users", "first", "last"], [list(summary.values())]))
     return 0
 
 

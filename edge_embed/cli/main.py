@@ -448,6 +448,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder whose .edge-embed/registry.sqlite to use (default: $EDGE_EMBED_WORKSPACE or .)",
     )
     workspace.add_argument("--json", action="store_true", help="print JSON")
+    feedback = commands.add_parser("feedback", help="user feedback on search results, in the registry").add_subparsers(
+        dest="feedback_command", required=True
+    )
+    feedback_import = feedback.add_parser(
+        "import",
+        parents=[workspace],
+        help="store judgments from a .jsonl or .csv file (query, passage_id or passage, relevant[, at, user])",
+    )
+    feedback_import.add_argument("file", type=Path)
+    feedback_import.add_argument("--corpus", type=Path, help="BEIR folder the passage ids refer to (checked)")
+    feedback_import.set_defaults(handler=handlers.run_feedback_import)
+    feedback_list = feedback.add_parser("summary", parents=[workspace], help="how much feedback is stored")
+    feedback_list.set_defaults(handler=handlers.run_feedback_summary)
     runs = commands.add_parser("runs", help="training runs in the registry").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -528,6 +541,9 @@ def _add_serve_commands(commands: Any) -> None:
     serve.add_argument("--no-warmup", action="store_true", help="skip the warm-up batches at start")
     serve.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
     _add_trust(serve)
+    serve.add_argument(
+        "--feedback", type=Path, metavar="WORKSPACE", help="accept POST /feedback into this workspace's registry"
+    )
     serve.add_argument("--index", type=Path, help="an index folder built with this artifact: enables POST /search")
     serve.set_defaults(handler=handlers.run_serve)
 

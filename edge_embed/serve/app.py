@@ -9,6 +9,7 @@ TEI's elsewhere.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import logging
@@ -25,7 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from edge_embed.errors import InputError
 from edge_embed.index import VectorIndex
+from edge_embed.lifecycle.feedback import FeedbackStore, Judgment
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.serve.batcher import Overloaded
 from edge_embed.serve.schemas import (
@@ -57,10 +60,13 @@ _TEI_ERROR_TYPES = {
 
 
 def create_app(
-    embedder: Embedder, settings: ServeSettings | None = None, index: VectorIndex | None = None
+    embedder: Embedder,
+    settings: ServeSettings | None = None,
+    index: VectorIndex | None = None,
+    feedback: FeedbackStore | None = None,
 ) -> Starlette:
     """The ASGI app serving ``embedder`` (run it with uvicorn, or ``edge-embed serve``); with ``index``, also
-    ``POST /search`` over it."""
+    ``POST /search`` over it; with ``feedback``, ``POST /feedback`` into that store."""
     service = EmbeddingService(embedder, settings or ServeSettings(), index)
 
     @asynccontextmanager
@@ -71,7 +77,7 @@ def create_app(
         finally:
             await service.stop()
 
-    routes = _Routes(service)
+    routes = _Routes(service, feedback)
     app = Starlette(
         routes=[
             Route("/v1/embeddings", routes.endpoint("/v1/embeddings", routes.openai_embeddings), methods=["POST"]),
@@ -80,6 +86,7 @@ def create_app(
             Route("/tokenize", routes.endpoint("/tokenize", routes.tokenize), methods=["POST"]),
             Route("/similarity", routes.endpoint("/similarity", routes.similarity), methods=["POST"]),
             Route("/search", routes.endpoint("/search", routes.search), methods=["POST"]),
+            Route("/feedback", routes.endpoint("/feedback", routes.feedback), methods=["POST"]),
             Route("/health", routes.endpoint("/health", routes.health, auth=False), methods=["GET"]),
             Route("/info", routes.endpoint("/info", routes.info), methods=["GET"]),
             Route("/metrics", routes.endpoint("/metrics", routes.metrics), methods=["GET"]),
@@ -100,7 +107,8 @@ def run(app: Starlette, host: str, port: int) -> None:
 
 
 class _Routes:
-    def __init__(self, service: EmbeddingService) -> None:
+    def __init__(self, service: EmbeddingService, feedback: FeedbackStore | None = None) -> None:
+        self.feedback_store = feedback
         self.service = service
         self.settings = service.settings
 
@@ -177,6 +185,25 @@ class _Routes:
             for query, hits in zip(parsed.queries, results, strict=True)
         ]
         return _json(answers[0] if parsed.single else {"results": answers})
+
+    async def feedback(self, request: Request) -> Response:
+        if self.feedback_store is None:
+            raise RequestError(404, "this service takes no feedback; start it with --feedback WORKSPACE")
+        body = await self._json(request)
+        items = body.get("feedback") if isinstance(body, dict) and "feedback" in body else [body]
+        if not isinstance(items, list) or not items or len(items) > self.settings.max_inputs:
+            raise RequestError(422, f"'feedback' must be a list of 1 to {self.settings.max_inputs} judgments")
+        sha = self.service.manifest_sha256
+        judgments = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise RequestError(422, f"feedback[{i}] must be a JSON object", "feedback")
+            try:
+                judgments.append(Judgment.parse({"artifact_sha256": sha, **item}, f"feedback[{i}]"))
+            except InputError as exc:
+                raise RequestError(422, str(exc), "feedback") from None
+        stored = await asyncio.to_thread(self.feedback_store.add, judgments, "POST /feedback")
+        return _json({"stored": stored})
 
     async def health(self, request: Request) -> Response:
         return _json({"status": "ok"})
