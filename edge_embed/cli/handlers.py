@@ -599,6 +599,48 @@ def run_feedback_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_health(args: argparse.Namespace) -> int:
+    """Run ``edge-embed health``."""
+    from edge_embed.lifecycle.feedback import FeedbackStore
+    from edge_embed.lifecycle.health import check_health
+    from edge_embed.registry import registry_path
+
+    if (args.profile is None) != (args.current is None):
+        raise InputError("drift needs both --profile FILE and --current TEXTS")
+    path = registry_path(args.workspace)
+    if not path.is_file():
+        raise InputError(f"no registry at {path}; import feedback with `edge-embed feedback import FILE`")
+    with FeedbackStore(path) as store:
+        judgments = store.judgments()
+    drift = None
+    if args.profile is not None:
+        from edge_embed.lifecycle.drift import detect_drift
+        from edge_embed.lifecycle.profile import DriftProfile, read_sample
+        from edge_embed.runtime import Embedder
+
+        reference = DriftProfile.load(args.profile, args.artifact).sample
+        drift = detect_drift(reference, read_sample(Embedder.load(args.artifact), args.current, seed=29))
+    report = check_health(
+        args.artifact, judgments, args.corpus, report=args.report, row=args.row, max_drop=args.max_drop, drift=drift
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        rows = [
+            ["judged queries", str(report.feedback_queries)],
+            ["NDCG@10 on feedback", f"{report.feedback_ndcg:.4f}"],
+            ["benchmarked NDCG@10", "-" if report.benchmarked_ndcg is None else f"{report.benchmarked_ndcg:.4f}"],
+            ["relative drop", "-" if report.relative_drop is None else f"{report.relative_drop:+.1%}"],
+            ["drift", report.drift or "-"],
+            ["ECE on feedback", "-" if report.feedback_ece is None else f"{report.feedback_ece:.4f}"],
+        ]
+        print(format_table(["health of " + str(args.artifact), "value"], rows))
+        print(f"\nverdict: {report.verdict.value}")
+        for reason in report.reasons:
+            print(f"  - {reason}")
+    return 0 if report.verdict.value == "healthy" else 1
+
+
 def run_gc(args: argparse.Namespace) -> int:
     """Run ``edge-embed gc``."""
     from edge_embed.lineage.debris import find_leftovers, remove

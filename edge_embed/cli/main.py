@@ -461,6 +461,22 @@ def build_parser() -> argparse.ArgumentParser:
     feedback_import.set_defaults(handler=handlers.run_feedback_import)
     feedback_list = feedback.add_parser("summary", parents=[workspace], help="how much feedback is stored")
     feedback_list.set_defaults(handler=handlers.run_feedback_summary)
+    health = commands.add_parser(
+        "health",
+        parents=[workspace],
+        help="is the deployed artifact still as good as benchmarked? (feedback quality, drift)",
+        description="NDCG@10 on the workspace's feedback against the artifact's benchmarked number, drift of "
+        "current texts against a saved profile, calibration error on the judged pairs. Exit 0 when healthy, 1 when "
+        "degraded (with the reasons).",
+    )
+    health.add_argument("artifact", type=Path, help="the deployed artifact")
+    health.add_argument("--corpus", type=Path, required=True, help="BEIR folder the feedback's passage ids refer to")
+    health.add_argument("--report", type=Path, help="bench report folder with the artifact's benchmarked NDCG@10")
+    health.add_argument("--row", help="the report row to compare with (default: this artifact's own row)")
+    health.add_argument("--max-drop", type=float, default=0.05, help="largest relative NDCG@10 drop (default 0.05)")
+    health.add_argument("--profile", type=Path, help="drift profile (edge-embed drift --save-profile)")
+    health.add_argument("--current", type=Path, help="current texts, checked for drift against --profile")
+    health.set_defaults(handler=handlers.run_health)
     runs = commands.add_parser("runs", help="training runs in the registry").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
