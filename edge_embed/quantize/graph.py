@@ -176,7 +176,7 @@ def _dynamic_int8(model_path: Path, out_path: Path, config: QuantizationConfig, 
             raise InputError(
                 f"per-token int8 cannot quantize this graph: {exc}; or pass --activations per-tensor"
             ) from None
-        logger.info("per-token activation scales: %d quantized activations", rewritten)
+        logger.debug("per-token activation scales: %d quantized activations", rewritten)
         onnx.save_model(model, str(out_path))
 
 
