@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,7 +40,7 @@ def main() -> None:
         for method in ("isotonic", "platt"):
             result = calibrate_artifact(int8, args.data, Path(tmp) / method, method=method, sample=args.sample)
             q = result.quality
-            results[method] = q.__dict__
+            results[method] = asdict(q)
             rows.append(
                 [
                     method,

@@ -465,7 +465,7 @@ def run_install(args: argparse.Namespace) -> int:
 def run_drift(args: argparse.Namespace) -> int:
     """Run ``edge-embed drift``."""
     from edge_embed.lifecycle.drift import DriftThresholds, detect_drift
-    from edge_embed.lifecycle.profile import DriftProfile, read_sample
+    from edge_embed.lifecycle.profile import CURRENT_SEED, DriftProfile, read_sample
     from edge_embed.runtime import Embedder
 
     if (args.reference is None) == (args.profile is None):
@@ -486,7 +486,7 @@ def run_drift(args: argparse.Namespace) -> int:
         )
     if args.current is None:
         return 0
-    report = detect_drift(reference, read_sample(embedder, args.current, args.sample, seed=29), thresholds)
+    report = detect_drift(reference, read_sample(embedder, args.current, args.sample, seed=CURRENT_SEED), thresholds)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -602,8 +602,9 @@ def run_feedback_summary(args: argparse.Namespace) -> int:
 def run_health(args: argparse.Namespace) -> int:
     """Run ``edge-embed health``."""
     from edge_embed.lifecycle.feedback import FeedbackStore
-    from edge_embed.lifecycle.health import check_health
+    from edge_embed.lifecycle.health import Health, check_health
     from edge_embed.registry import registry_path
+    from edge_embed.runtime import Embedder
 
     if (args.profile is None) != (args.current is None):
         raise InputError("drift needs both --profile FILE and --current TEXTS")
@@ -612,16 +613,23 @@ def run_health(args: argparse.Namespace) -> int:
         raise InputError(f"no registry at {path}; import feedback with `edge-embed feedback import FILE`")
     with FeedbackStore(path) as store:
         judgments = store.judgments()
+    embedder = Embedder.load(args.artifact)
     drift = None
     if args.profile is not None:
         from edge_embed.lifecycle.drift import detect_drift
-        from edge_embed.lifecycle.profile import DriftProfile, read_sample
-        from edge_embed.runtime import Embedder
+        from edge_embed.lifecycle.profile import CURRENT_SEED, DriftProfile, read_sample
 
         reference = DriftProfile.load(args.profile, args.artifact).sample
-        drift = detect_drift(reference, read_sample(Embedder.load(args.artifact), args.current, seed=29))
+        drift = detect_drift(reference, read_sample(embedder, args.current, seed=CURRENT_SEED))
     report = check_health(
-        args.artifact, judgments, args.corpus, report=args.report, row=args.row, max_drop=args.max_drop, drift=drift
+        args.artifact,
+        judgments,
+        args.corpus,
+        report=args.report,
+        row=args.row,
+        max_drop=args.max_drop,
+        drift=drift,
+        embedder=embedder,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -638,7 +646,7 @@ def run_health(args: argparse.Namespace) -> int:
         print(f"\nverdict: {report.verdict.value}")
         for reason in report.reasons:
             print(f"  - {reason}")
-    return 0 if report.verdict.value == "healthy" else 1
+    return 0 if report.verdict is Health.HEALTHY else 1
 
 
 def run_gc(args: argparse.Namespace) -> int:
@@ -651,16 +659,14 @@ def run_gc(args: argparse.Namespace) -> int:
     leftovers = find_leftovers(args.folders)
     rows, freed = [], 0
     for leftover in leftovers:
-        stale = leftover.stale(args.min_age)
+        stale, size = leftover.stale(args.min_age), leftover.size()
         writer = f"pid {leftover.pid} " + ("gone" if stale else "running") if leftover.pid else "no pid"
         kept = "kept (writer running)" if leftover.pid else "kept (younger than --min-age)"
         action = kept if not stale else ("would remove" if args.dry_run else "removed")
         if stale and not args.dry_run:
             remove(leftover)
-        freed += leftover.bytes if stale else 0
-        rows.append(
-            [str(leftover.path), f"{leftover.bytes / 1e6:.1f}", f"{leftover.age_s / 60:.0f} min", writer, action]
-        )
+        freed += size if stale else 0
+        rows.append([str(leftover.path), f"{size / 1e6:.1f}", f"{leftover.age_s / 60:.0f} min", writer, action])
     if not rows:
         print("no leftovers found")
         return 0

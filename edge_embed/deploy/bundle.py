@@ -24,7 +24,7 @@ from edge_embed.lineage.manifest import (
     Manifest,
     check_manifest_bytes,
     parse_manifest,
-    read_verified_manifest,
+    read_manifest_bytes,
     verify_files,
 )
 from edge_embed.lineage.signing import Signature, check_signature, check_trusted, read_signature, trusted_keys
@@ -50,11 +50,12 @@ def package_artifact(
         InputError: If ``output`` exists and ``overwrite`` is false.
     """
     folder, output = Path(artifact), Path(output)
-    manifest = read_verified_manifest(folder)
+    manifest_bytes = read_manifest_bytes(folder)
+    manifest = parse_manifest(manifest_bytes, folder / MANIFEST_NAME)
+    check_manifest_bytes(manifest_bytes, manifest, str(folder / MANIFEST_NAME))
     verify_files(folder, manifest)
     if output.exists() and not overwrite:
         raise InputError(f"{output} already exists; choose another file or pass --overwrite")
-    manifest_bytes = (folder / MANIFEST_NAME).read_bytes()
     if sign is not None:
         from edge_embed.lineage.signing import sign_manifest
 

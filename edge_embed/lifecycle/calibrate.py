@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -111,7 +111,7 @@ def calibrate_artifact(
                     "precision": parent_manifest.graph.precision,
                 },
                 options={**parent_manifest.options, CALIBRATION_OPTION: calibration.to_dict()},
-                checks={**parent_manifest.checks, "score_calibration": quality.__dict__},
+                checks={**parent_manifest.checks, "score_calibration": asdict(quality)},
                 created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             ),
         )

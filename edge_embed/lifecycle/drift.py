@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from edge_embed.errors import InputError
+from edge_embed.runtime.pooling import normalize
 
 MIN_TEXTS = 20  # fewer texts per side give a test with almost no power
 
@@ -176,8 +177,8 @@ def detect_drift(reference: Sample, current: Sample, thresholds: DriftThresholds
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    """Unit rows (the runtime's normalize), in float64 for the kernel sums."""
+    return normalize(np.asarray(x, dtype=np.float32)).astype(np.float64)
 
 
 def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

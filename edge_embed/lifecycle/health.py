@@ -122,6 +122,7 @@ def check_health(
     row: str | None = None,
     max_drop: float = 0.05,
     drift: DriftReport | None = None,
+    embedder: Embedder | None = None,
 ) -> HealthReport:
     """Judge an artifact on feedback (and drift): degraded when NDCG@10 on feedback falls more than ``max_drop``
     (relative) below the benchmarked number, or the texts drift.
@@ -131,7 +132,7 @@ def check_health(
     """
     if not 0 <= max_drop < 1:
         raise InputError(f"max_drop must be in [0, 1), got {max_drop}")
-    embedder = Embedder.load(artifact)
+    embedder = embedder or Embedder.load(artifact)
     queries, ndcg, ece = feedback_quality(embedder, judgments, load_corpus(Path(corpus_folder)))
     reasons: list[str] = []
     expected, label, drop = None, None, None

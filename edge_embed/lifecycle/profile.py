@@ -23,6 +23,7 @@ from edge_embed.runtime.embedder import Embedder
 
 PROFILE_VERSION = 1
 DEFAULT_SAMPLE = 500  # texts per side: MMD's permutation test stays around a second
+CURRENT_SEED = 29  # the current sample's seed: another draw than the reference's (13) from a shared source
 
 
 def unknown_token_id(embedder: Embedder) -> int | None:
@@ -97,8 +98,10 @@ class DriftProfile:
             version = meta["profile_version"]
         except OSError as exc:
             raise InputError(f"cannot read drift profile {path}: {exc.strerror or exc}") from None
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{path} is not a drift profile ({exc})") from None
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            raise InputError(
+                f"{path} is not a drift profile (an .npz written by edge-embed drift --save-profile)"
+            ) from None
         if version != PROFILE_VERSION:
             raise InputError(f"{path} is a version {version} drift profile; this edge-embed reads {PROFILE_VERSION}")
         expected = manifest_sha256(artifact)

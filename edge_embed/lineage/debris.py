@@ -36,7 +36,13 @@ class Leftover:
     target: str  # the name of the file or folder it was going to become
     pid: int | None
     age_s: float
-    bytes: int
+
+    def size(self) -> int:
+        """Bytes it holds (walked on demand: a write cleaning its siblings never needs it)."""
+        path = self.path
+        if path.is_symlink() or not path.is_dir():
+            return path.lstat().st_size
+        return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir())
 
     def stale(self, min_age_s: float = DEFAULT_MIN_AGE_S) -> bool:
         """Whether no live process can still be writing it."""
@@ -68,13 +74,7 @@ def _parse(path: Path) -> Leftover | None:
         stat = path.lstat()
     except OSError:
         return None
-    return Leftover(path, match["name"], int(pid) if pid else None, max(0.0, time.time() - stat.st_mtime), _size(path))
-
-
-def _size(path: Path) -> int:
-    if path.is_symlink() or not path.is_dir():
-        return path.lstat().st_size
-    return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir())
+    return Leftover(path, match["name"], int(pid) if pid else None, max(0.0, time.time() - stat.st_mtime))
 
 
 def find_leftovers(roots: Iterable[str | Path]) -> list[Leftover]:

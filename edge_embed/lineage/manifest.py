@@ -268,6 +268,15 @@ def read_manifest(folder: str | Path) -> Manifest:
         ArtifactError: If the folder or its manifest is missing or unreadable.
         ManifestVersionError: If the manifest's format version is not supported.
     """
+    return parse_manifest(read_manifest_bytes(folder), Path(folder) / MANIFEST_NAME)
+
+
+def read_manifest_bytes(folder: str | Path) -> bytes:
+    """The exact bytes of an artifact's manifest (what its seal, signature and identity are computed on).
+
+    Raises:
+        ArtifactError: If the folder or its manifest is missing or unreadable.
+    """
     folder = Path(folder)
     path = folder / MANIFEST_NAME
     if not folder.is_dir():
@@ -275,17 +284,17 @@ def read_manifest(folder: str | Path) -> Manifest:
     if not path.is_file():
         raise ArtifactError(f"{folder} has no {MANIFEST_NAME}: not an edge-embed artifact, or an unfinished one")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ArtifactError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return parse_manifest(data, path)
 
 
 def read_verified_manifest(folder: str | Path) -> Manifest:
     """Read a manifest and refuse it if it was edited after it was written (see :func:`check_manifest_bytes`)."""
     path = Path(folder) / MANIFEST_NAME
-    manifest = read_manifest(folder)
-    check_manifest_bytes(path.read_bytes(), manifest, str(path))
+    data = read_manifest_bytes(folder)
+    manifest = parse_manifest(data, path)
+    check_manifest_bytes(data, manifest, str(path))
     return manifest
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_embed.errors import ArtifactError, InputError, IntegrityError, MissingExtraError
+from edge_embed.errors import InputError, IntegrityError, MissingExtraError
 from edge_embed.lineage.hashing import sha256_bytes
-from edge_embed.lineage.manifest import MANIFEST_NAME, SIGNATURE_NAME
+from edge_embed.lineage.manifest import SIGNATURE_NAME, read_manifest_bytes
 
 ALGORITHM = "ed25519"
 
@@ -247,10 +247,7 @@ def verify_trusted(folder: str | Path, trust: Iterable[str | Path | bytes]) -> t
     folder = Path(folder)
     keys = trusted_keys(trust)  # a bad key file is the caller's error, whatever the artifact holds
     signature = read_signature(folder)
-    try:
-        manifest_bytes = (folder / MANIFEST_NAME).read_bytes()
-    except OSError as exc:
-        raise ArtifactError(f"cannot read {folder / MANIFEST_NAME}: {exc.strerror or exc}") from None
+    manifest_bytes = read_manifest_bytes(folder)
     return check_trusted(manifest_bytes, signature, keys, str(folder)), manifest_bytes
 
 
@@ -288,6 +285,6 @@ def sign_artifact(folder: str | Path, private_key: str | Path) -> Signature:
 
     folder = Path(folder)
     verify_artifact(folder, check_signature=False)
-    signature = sign_manifest((folder / MANIFEST_NAME).read_bytes(), private_key)
+    signature = sign_manifest(read_manifest_bytes(folder), private_key)
     atomic_write_bytes(folder / SIGNATURE_NAME, signature.to_json())
     return signature

@@ -11,7 +11,8 @@ from edge_embed.lineage.manifest import (
     MANIFEST_NAME,
     Manifest,
     check_manifest_bytes,
-    read_manifest,
+    parse_manifest,
+    read_manifest_bytes,
     unlisted_files,
     verify_files,
 )
@@ -68,11 +69,8 @@ def verify_artifact(
         SignatureError: If a signature is invalid, or ``trust`` is given and the artifact is not signed by it.
     """
     folder = Path(folder)
-    manifest = manifest or read_manifest(folder)
-    try:
-        manifest_bytes = (folder / MANIFEST_NAME).read_bytes()
-    except OSError as exc:
-        raise ArtifactError(f"cannot read {folder / MANIFEST_NAME}: {exc.strerror or exc}") from None
+    manifest_bytes = read_manifest_bytes(folder)
+    manifest = manifest or parse_manifest(manifest_bytes, folder / MANIFEST_NAME)
     sealed = check_manifest_bytes(manifest_bytes, manifest, str(folder / MANIFEST_NAME))
     verify_files(folder, manifest)
     unlisted = unlisted_files(folder, manifest)

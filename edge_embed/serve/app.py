@@ -199,9 +199,12 @@ class _Routes:
             if not isinstance(item, dict):
                 raise RequestError(422, f"feedback[{i}] must be a JSON object", "feedback")
             try:
-                judgments.append(Judgment.parse({"artifact_sha256": sha, **item}, f"feedback[{i}]"))
+                judgment = Judgment.parse({"artifact_sha256": sha, **item}, f"feedback[{i}]")
             except InputError as exc:
                 raise RequestError(422, str(exc), "feedback") from None
+            if max(len(judgment.query), len(judgment.passage or "")) > self.settings.max_chars:
+                raise RequestError(413, f"feedback[{i}] has a text over {self.settings.max_chars} characters")
+            judgments.append(judgment)
         stored = await asyncio.to_thread(self.feedback_store.add, judgments, "POST /feedback")
         return _json({"stored": stored})
 
