@@ -799,11 +799,19 @@ def _num(value: float | None, digits: int = 4) -> str:
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
     """Run ``edge-embed pipeline``."""
-    from edge_embed.pipeline.config import load_pipeline_config
+    from edge_embed.pipeline.config import load_pipeline_config, with_refresh
 
     config = load_pipeline_config(args.config)  # every key checked before any work
+    if args.feedback is not None or args.refresh is not None:
+        given = config.refresh
+        config = with_refresh(
+            config,
+            args.feedback.absolute() if args.feedback else (given.feedback if given else None),
+            args.refresh.absolute() if args.refresh else (given.artifact if given else None),
+        )
     if args.check:
-        print(f"{args.config}: ok ({len(config.quantize)} quantization(s), workspace {config.workspace})")
+        refresh = f", refreshing {config.refresh.artifact}" if config.refresh else ""
+        print(f"{args.config}: ok ({len(config.quantize)} quantization(s), workspace {config.workspace}{refresh})")
         return 0
     return _run_pipeline(config)
 

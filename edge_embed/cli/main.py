@@ -274,6 +274,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument("config", type=Path, help="pipeline TOML file")
     pipeline.add_argument("--check", action="store_true", help="only validate the config")
+    pipeline.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="WORKSPACE",
+        help="refresh: finetune the deployed artifact's checkpoint on the old data plus the feedback stored in "
+        "WORKSPACE's registry (as the config's [refresh] section does)",
+    )
+    pipeline.add_argument(
+        "--refresh",
+        type=Path,
+        metavar="ARTIFACT",
+        help="the deployed artifact to refresh (default: refresh.artifact, else the one the last report recommends)",
+    )
     pipeline.set_defaults(handler=handlers.run_pipeline_command)
 
     quickstart = commands.add_parser(

@@ -12,7 +12,8 @@ from edge_embed.data.pairs import PairSet
 _SPACE = re.compile(r"\s+")
 
 
-def _norm(text: str) -> str:
+def normalize_text(text: str) -> str:
+    """Whitespace- and case-insensitive form of a text, for exact-match checks."""
     return _SPACE.sub(" ", text).strip().casefold()
 
 
@@ -60,13 +61,13 @@ def check_leakage(pairs: PairSet, held_out: RetrievalDataset) -> LeakageReport:
     Returns:
         Counts of overlapping queries and of queries whose relevant passage is a training positive.
     """
-    anchors = {_norm(a) for a in pairs.anchors}
-    positives = {_norm(p) for p in pairs.positives}
+    anchors = {normalize_text(a) for a in pairs.anchors}
+    positives = {normalize_text(p) for p in pairs.positives}
     query_hits, passage_hits, examples = 0, 0, []
     for qid, query in held_out.queries.items():
-        if _norm(query) in anchors:
+        if normalize_text(query) in anchors:
             query_hits += 1
             examples.append(query[:60])
-        if any(_norm(held_out.corpus[cid]) in positives for cid in held_out.relevant_docs.get(qid, ())):
+        if any(normalize_text(held_out.corpus[cid]) in positives for cid in held_out.relevant_docs.get(qid, ())):
             passage_hits += 1
     return LeakageReport(held_out.split, len(held_out.queries), query_hits, passage_hits, examples[:5])

@@ -11,7 +11,7 @@ from typing import Any
 from edge_embed.choices import Choice
 from edge_embed.errors import ArtifactError, IntegrityError, LineageError
 from edge_embed.lineage.hashing import sha256_file
-from edge_embed.lineage.manifest import Manifest, manifest_sha256, read_manifest, verify_files
+from edge_embed.lineage.manifest import MANIFEST_NAME, Manifest, manifest_sha256, read_manifest, verify_files
 
 
 class LinkStatus(Choice):
@@ -30,6 +30,7 @@ class LinkKind(Choice):
     CHECKPOINT = "checkpoint"
     RUN = "run"
     BASE_MODEL = "base-model"
+    REFRESHED = "refreshed"  # the deployed artifact a refresh run started from
 
 
 OK, BROKEN, MISSING, ABSENT = LinkStatus.OK, LinkStatus.BROKEN, LinkStatus.MISSING, LinkStatus.ABSENT
@@ -104,6 +105,8 @@ class Lineage:
             if link.kind is LinkKind.RUN:
                 facts["run_id"] = link.identity
                 facts["data"] = link.facts.get("data", [])
+            if link.kind is LinkKind.REFRESHED:
+                facts["refreshes"] = {"path": link.path, "manifest_sha256": link.identity}
             if link.kind is LinkKind.BASE_MODEL:
                 facts["base_model"] = {"path": link.path, "weights_sha256": link.identity}
         facts.setdefault("run_id", None)
@@ -125,7 +128,7 @@ class Lineage:
                 for source in link.facts.get("data", []):
                     hashes = ", ".join(f"{Path(f['path']).name} {f['sha256'][:12]}" for f in source.get("files", []))
                     lines.append(
-                        f"{'   ' * depth}· data {source.get('path')} ({source.get('split')}, licence "
+                        f"{'   ' * depth}· data {source.get('path')} ({source.get('split') or 'pair file'}, licence "
                         f"{source.get('license') or 'not given'}): {hashes}"
                     )
         return "\n".join(lines)
@@ -209,6 +212,8 @@ def _source_links(source: dict[str, Any]) -> list[Link]:
     facts = _run_facts(run) if run else {}
     run_link = _hashed_link(LinkKind.RUN, run_path, record_file, source.get("run_record_sha256"), "run.json", facts)
     links.append(Link(LinkKind.RUN, run_link.path, source["run_id"], run_link.status, run_link.detail, facts))
+    if run and isinstance(run.get("refresh"), dict):
+        links.append(_refreshed_link(run["refresh"]))
     if run and run.get("base_model"):
         base = run["base_model"]
         base_path = Path(str(base.get("path")))
@@ -219,6 +224,21 @@ def _source_links(source: dict[str, Any]) -> list[Link]:
             _hashed_link(LinkKind.BASE_MODEL, base.get("path"), weights_file, base.get("weights_sha256"), "weights", {})
         )
     return links
+
+
+def _refreshed_link(refresh: dict[str, Any]) -> Link:
+    """The artifact a refresh run started from: present and unchanged, altered since, or not on this machine."""
+    artifact = refresh.get("artifact", {})
+    path, recorded = artifact.get("path"), artifact.get("manifest_sha256")
+    facts = {"feedback_pairs": refresh.get("feedback", {}).get("pairs")}
+    folder = Path(str(path))
+    if not path or not (folder / MANIFEST_NAME).is_file():
+        return Link(LinkKind.REFRESHED, path, recorded, ABSENT, "not on this machine; recorded identity only", facts)
+    actual = manifest_sha256(folder)
+    if actual != recorded:
+        detail = f"its manifest sha256 {actual[:12]}… is not the {str(recorded)[:12]}… the refresh started from"
+        return Link(LinkKind.REFRESHED, path, recorded, BROKEN, detail, facts)
+    return Link(LinkKind.REFRESHED, path, recorded, OK, "", facts)
 
 
 def _hashed_link(
@@ -261,4 +281,6 @@ def _label(link: Link) -> str:
         return f"checkpoint {link.facts.get('checkpoint') or ''}  {link.path}"
     if link.kind is LinkKind.RUN:
         return f"run {link.identity}  {link.path}"
+    if link.kind is LinkKind.REFRESHED:
+        return f"refreshes artifact {link.path} (with {link.facts.get('feedback_pairs')} feedback pairs)"
     return f"{link.kind}  {link.path}"

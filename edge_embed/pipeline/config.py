@@ -74,6 +74,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "min_ndcg": _FLOAT,
     },
     "mlflow": {"tracking_uri": _STR, "experiment": _STR, "enabled": _BOOL},
+    # The refresh loop: finetune the deployed artifact's checkpoint on the old data plus user feedback.
+    "refresh": {"feedback": _STR, "artifact": _STR, "replay": _INT, "min_pairs": _INT},
 }
 REQUIRED = {"data": ("path",), "quantize": ("method",)}
 # Numeric ranges checked before any work: (low, high, low inclusive, high inclusive); None leaves a side open.
@@ -96,7 +98,18 @@ RANGES: dict[str, dict[str, tuple[float | None, float | None, bool, bool]]] = {
         "min_ndcg": (0, 1, True, True),
     },
     "export": {"max_seq_length": (1, None, True, True)},
+    "refresh": {"replay": (0, None, True, True), "min_pairs": (1, None, True, True)},
 }
+
+
+@dataclass(frozen=True)
+class RefreshSettings:
+    """What a refresh run learns from and starts from (``[refresh]``, or ``pipeline --feedback``)."""
+
+    feedback: Path  # the workspace whose registry holds the feedback
+    artifact: Path  # the deployed artifact to refresh
+    replay: int | None = None  # old training pairs to keep (seeded sample); None: all of them
+    min_pairs: int = 10
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ class PipelineConfig:
     quantize: tuple[dict[str, Any], ...]
     bench: dict[str, Any]
     mlflow: dict[str, Any] | None = None
+    refresh: RefreshSettings | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -179,6 +193,9 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         mlflow=raw.get("mlflow") if raw.get("mlflow", {}).get("enabled", True) and "mlflow" in raw else None,
         raw=raw,
     )
+    if "refresh" in raw:
+        settings = raw["refresh"]
+        config = with_refresh(config, settings.get("feedback"), settings.get("artifact"), base=base)
     if not train.get("skip") and "checkpoint" not in train:
         try:
             config.train_config()
@@ -186,6 +203,55 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
             raise InputError(f"{where}: [train] {exc}") from None
     _check_resolved(where, config)
     return config
+
+
+def with_refresh(
+    config: PipelineConfig, feedback: str | Path | None, artifact: str | Path | None = None, base: Path | None = None
+) -> PipelineConfig:
+    """The config as a refresh run: ``feedback`` (a workspace) and ``artifact`` override ``[refresh]``'s; without
+    an artifact, the one the pipeline's last report recommends is refreshed.
+
+    Raises:
+        InputError: If the feedback workspace has no registry, the artifact is missing or cannot be found, or the
+            config names a fixed checkpoint (a refresh finetunes the deployed artifact's own).
+    """
+    from edge_embed.registry.store import registry_path
+
+    where = config.source.name
+    settings = dict(config.raw.get("refresh", {}))
+    base = base or config.source.parent
+    resolve = lambda value: value if isinstance(value, Path) else _resolve(base, str(value))  # noqa: E731
+    feedback = resolve(feedback) if feedback is not None else config.workspace
+    if not registry_path(feedback).is_file():
+        raise InputError(
+            f"{where}: refresh: no feedback store at {registry_path(feedback)}; "
+            f"add feedback first (edge-embed feedback import FILE --workspace {feedback})"
+        )
+    if "checkpoint" in config.train:
+        raise InputError(f"{where}: a refresh finetunes the deployed artifact's checkpoint; remove train.checkpoint")
+    target = resolve(artifact) if artifact is not None else _recommended_artifact(where, config)
+    if not target.is_dir():
+        raise InputError(f"{where}: refresh.artifact {target} is not a folder")
+    refresh = RefreshSettings(feedback, target, settings.get("replay"), settings.get("min_pairs", 10))
+    return dataclasses.replace(config, refresh=refresh)
+
+
+def _recommended_artifact(where: str, config: PipelineConfig) -> Path:
+    """The artifact the pipeline's last bench report recommends (the one deployed)."""
+    from edge_embed.errors import EdgeEmbedError
+    from edge_embed.records.bench import BenchReport
+
+    report = config.workspace / "reports" / config.name
+    try:
+        choice = BenchReport.read(report).recommendation
+    except EdgeEmbedError:
+        choice = None
+    if choice is None or choice.path is None:
+        raise InputError(
+            f"{where}: refresh: name the deployed artifact (refresh.artifact or --refresh ARTIFACT); "
+            f"no report in {report} recommends one"
+        )
+    return Path(choice.path)
 
 
 def _check_resolved(where: str, config: PipelineConfig) -> None:

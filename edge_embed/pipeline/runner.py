@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge_embed.choices import Choice
 from edge_embed.errors import GateError
@@ -20,6 +20,9 @@ from edge_embed.lineage.manifest import MANIFEST_NAME
 from edge_embed.pipeline.config import PipelineConfig, quantization_config
 from edge_embed.records.bench import REPORT_FILE, BenchReport
 from edge_embed.registry import Registry
+
+if TYPE_CHECKING:
+    from edge_embed.pipeline.refresh import RefreshComparison, RefreshPlan
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class PipelineResult:
     report_dir: Path | None = None
     deployable: Path | None = None
     deploy_reason: str = ""
+    refresh: RefreshComparison | None = None  # a refresh run: the new deployable against the artifact it refreshes
 
 
 class _State:
@@ -80,21 +84,37 @@ class _State:
 def run_pipeline(config: PipelineConfig, show_progress: bool = True) -> PipelineResult:
     """Run (or resume) the pipeline a config describes.
 
+    With ``config.refresh`` the run is a refresh: its outputs are named after the artifact it refreshes, training
+    starts from that artifact's checkpoint on the old data plus the feedback, and the bench measures the old
+    artifact beside the new ones.
+
     Returns:
         The stages with their status and outputs, and the deployable artifact.
 
     Raises:
         EdgeEmbedError: From any stage except a failed accuracy gate (recorded, and that artifact left out).
     """
+    plan = None
+    if config.refresh is not None:
+        from edge_embed.pipeline.refresh import plan_refresh
+
+        plan = plan_refresh(config)
+        config = plan.config
     workspace = config.workspace
     state = _State(workspace / ".edge-embed" / "pipelines" / f"{config.name}.json")
     result = PipelineResult(config)
-    source = _train(config, result, show_progress)
+    source = _train(config, result, show_progress, plan)
     fp32 = _export(config, state, result, source)
     for entry in config.quantize:
         _quantize(config, state, result, fp32, entry)
-    _bench(config, state, result, show_progress)
+    _drift_profiles(config, state, result)
+    _bench(config, state, result, show_progress, [plan.target.artifact] if plan else [])
     _choose_deployable(result)
+    if plan is not None and result.deployable is not None and result.report_dir is not None:
+        from edge_embed.pipeline.refresh import compare_refresh
+
+        report = BenchReport.read(result.report_dir)
+        result.refresh = compare_refresh(plan, report, result.deployable, result.report_dir)
     with Registry.for_workspace(workspace) as registry:
         for path in [result.run_dir, *result.artifacts.values(), result.report_dir]:
             if path is not None:
@@ -105,7 +125,7 @@ def run_pipeline(config: PipelineConfig, show_progress: bool = True) -> Pipeline
 
 
 def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: StageStatus = StageStatus.DONE) -> Path:
-    total = 3 + len(result.config.quantize)  # train, export, each quantization, bench
+    total = 4 + len(result.config.quantize)  # train, export, each quantization, drift profiles, bench
     logger.info("stage %d/%d: %s", min(len(result.stages) + 1, total), total, name)
     start = time.time()
     output = work()
@@ -113,12 +133,13 @@ def _timed(result: PipelineResult, name: str, work: Callable[[], Path], status: 
     return output
 
 
-def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool) -> Path:
-    """The folder to export: the run (trained or cached), a given checkpoint, or the bundled base model."""
-    if "checkpoint" in config.train:
+def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool, plan: RefreshPlan | None) -> Path:
+    """The folder to export: the run (trained or cached), a given checkpoint, or the bundled base model; for a
+    refresh, always a run from the deployed checkpoint."""
+    if plan is None and "checkpoint" in config.train:
         result.stages.append(Stage("train", StageStatus.GIVEN, config.train["checkpoint"]))
         return Path(config.train["checkpoint"])
-    if config.train.get("skip"):
+    if plan is None and config.train.get("skip"):
         from edge_embed.train.trainer import base_model_folder
 
         base = base_model_folder(config.train.get("base_model"))
@@ -126,7 +147,7 @@ def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool) 
         return base
     from edge_embed.train.data import load_run_data, run_folder
 
-    train_config = config.train_config()
+    train_config = plan.train_config if plan else config.train_config()
     run_dir = run_folder(train_config, load_run_data(train_config))
     result.run_dir = run_dir
     record = run_dir / "run.json"
@@ -138,7 +159,8 @@ def _train(config: PipelineConfig, result: PipelineResult, show_progress: bool) 
     require_build("pipeline training", ("torch", "transformers", "sentence_transformers", "datasets", "accelerate"))
     from edge_embed.train.trainer import train
 
-    return _timed(result, "train", lambda: train(train_config, show_progress=show_progress))
+    refresh = plan.record() if plan else None
+    return _timed(result, "train", lambda: train(train_config, show_progress=show_progress, refresh=refresh))
 
 
 def _export(config: PipelineConfig, state: _State, result: PipelineResult, source: Path) -> Path:
@@ -216,13 +238,40 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
     result.artifacts[name] = output
 
 
-def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_progress: bool) -> None:
+def _drift_profiles(config: PipelineConfig, state: _State, result: PipelineResult) -> None:
+    """``<workspace>/profiles/<artifact>.npz`` for every artifact: the reference side of ``edge-embed drift``, a
+    seeded sample of the domain corpus embedded by that artifact, so a device needs no reference texts."""
+    output = config.workspace / "profiles"
+    files = [output / f"{artifact.name}.npz" for artifact in result.artifacts.values()]
+    key = _key([_identity(p) for p in result.artifacts.values()], _data_identity(config, []))
+    stage = "drift profiles"
+    if state.cached(stage, key, output) and all(f.is_file() for f in files):
+        result.stages.append(Stage(stage, StageStatus.CACHED, str(output)))
+        return
+    from edge_embed.lifecycle.profile import DriftProfile, read_sample
+    from edge_embed.runtime.embedder import Embedder
+
+    def work() -> Path:
+        for artifact, file in zip(result.artifacts.values(), files, strict=True):
+            sample = read_sample(Embedder.load(artifact), config.data_path)
+            DriftProfile.of(artifact, sample, str(config.data_path)).save(file)
+        return output
+
+    _timed(result, stage, work)
+    state.record(stage, key, output)
+
+
+def _bench(
+    config: PipelineConfig, state: _State, result: PipelineResult, show_progress: bool, others: list[Path]
+) -> None:
+    """Benchmark the pipeline's artifacts (and ``others``, measured beside them but never recommended)."""
     from edge_embed.bench import BenchSettings
 
     bench = config.bench
     output = config.workspace / "reports" / config.name
     result.report_dir = output
-    key = _key([_identity(p) for p in result.artifacts.values()], bench, _data_identity(config, [bench["split"]]))
+    measured = [*result.artifacts.values(), *others]
+    key = _key([_identity(p) for p in measured], bench, _data_identity(config, [bench["split"]]))
     if state.cached("bench", key, output):
         result.stages.append(Stage("bench", StageStatus.CACHED, str(output)))
         return
@@ -242,7 +291,7 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
 
     def work() -> Path:
         report = run_bench(
-            list(result.artifacts.values()),
+            measured,
             dataset,
             dims=bench.get("dims", ()),
             settings=settings,
@@ -250,7 +299,7 @@ def _bench(config: PipelineConfig, state: _State, result: PipelineResult, show_p
             show_progress=show_progress,
         )
         choice = recommend(
-            report.rows,
+            _own_rows(report, result),
             bench.get("budget_ms"),
             bench.get("budget_mb"),
             bench.get("min_ndcg"),
@@ -276,9 +325,15 @@ def _choose_deployable(result: PipelineResult) -> None:
 
     report = BenchReport.read(result.report_dir)
     # A report cached before bench recorded the baseline rule gets the same rule here.
-    choice = report.recommendation or recommend(report.rows, baseline=result.artifacts["fp32"])
+    choice = report.recommendation or recommend(_own_rows(report, result), baseline=result.artifacts["fp32"])
     if choice is not None and choice.label is not None and choice.path is not None:
         result.deployable, result.deploy_reason = Path(choice.path), choice.reason
+
+
+def _own_rows(report: BenchReport, result: PipelineResult) -> list[Any]:
+    """The report's rows of this pipeline's artifacts (not of an artifact a refresh measured beside them)."""
+    own = {Path(p).resolve() for p in result.artifacts.values()}
+    return [row for row in report.rows if Path(row.path).resolve() in own]
 
 
 def _mlflow(config: PipelineConfig, state: _State, result: PipelineResult) -> None:

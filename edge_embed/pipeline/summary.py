@@ -47,6 +47,12 @@ def format_summary(result: PipelineResult) -> str:
             format_table(["artifact", "precision", "ndcg@10", "vs fp32", "p50 ms", "p95 ms", "texts/s", "MB"], rows),
             f"report: {result.report_dir}/report.md (pareto.png beside it)",
         ]
+    if result.refresh is not None:
+        comparison = result.refresh
+        parts += [
+            f"\nRefresh: {comparison.old.label} -> {comparison.new.label}, NDCG@10 ({comparison.pairs.describe()}):",
+            format_table(["on", "old", "new", "change"], comparison.rows()),
+        ]
     if result.deployable is not None:
         parts.append(f"\ndeployable artifact: {result.deployable}  ({result.deploy_reason})")
         parts.append(f"  embed:   edge-embed embed {result.deployable} 'how do I reset alarm E-4711?' --kind query")

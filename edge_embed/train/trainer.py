@@ -26,7 +26,7 @@ FINAL_MODEL = "final"
 TRAINER_LOG = "trainer_log.jsonl"  # every log line of the trainer (loss, learning rate, dev metrics)
 
 
-def train(config: TrainConfig, show_progress: bool = True) -> Path:
+def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, Any] | None = None) -> Path:
     """Finetune, evaluate before and after, and write ``runs/<run_id>/`` with checkpoints, ``final/`` and
     ``run.json``.
 
@@ -36,6 +36,8 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
     Args:
         config: The recipe (see ``edge_embed.train.config.preset``).
         show_progress: Progress bars while training and evaluating.
+        refresh: For a refresh run: the artifact it refreshes and the feedback it learns from (recorded in
+            ``run.json`` as ``refresh``; ``edge-embed lineage`` shows it).
 
     Returns:
         The run folder.
@@ -84,6 +86,7 @@ def train(config: TrainConfig, show_progress: bool = True) -> Path:
         "git_commit": _git_commit(),
         "device": {"type": device, "bf16": bf16, "threads": torch.get_num_threads()},
         "matryoshka_dims": list(config.matryoshka_dims),
+        **({"refresh": refresh} if refresh else {}),
     }
     record["status"] = "running"
     eval_seconds = 0.0

@@ -84,3 +84,31 @@ def test_missing_data_section_and_check_flag(tmp_path, capsys):
         load_pipeline_config(write(tmp_path, '[pipeline]\nname = "x"\n'))
     assert main(["pipeline", str(write(tmp_path, GOOD)), "--check"]) == 0
     assert "ok (2 quantization(s)" in capsys.readouterr().out
+
+
+def test_refresh_section_and_flags_are_checked_before_any_work(tmp_path, toy_artifact, capsys):
+    from edge_embed.lifecycle.feedback import FeedbackStore, Judgment
+    from edge_embed.registry import registry_path
+
+    good = GOOD + "[refresh]\nreplay = 100\n"
+    with pytest.raises(InputError, match=r"refresh: no feedback store at .*feedback import FILE --workspace"):
+        load_pipeline_config(write(tmp_path, good))
+    with FeedbackStore(registry_path(tmp_path / "ws")) as store:
+        store.add([Judgment("pump leaks", True, passage="reseal it")], source="test")
+    with pytest.raises(InputError, match=r"name the deployed artifact .*no report in .*reports/t recommends one"):
+        load_pipeline_config(write(tmp_path, good))
+    config = load_pipeline_config(write(tmp_path, good.replace("replay = 100", f'artifact = "{toy_artifact}"')))
+    assert config.refresh is not None and config.refresh.artifact == toy_artifact
+    assert config.refresh.feedback == tmp_path / "ws" and config.refresh.replay is None
+    for change, message in [
+        ("replay = -1", r"refresh.replay must be in \[0, inf\], got -1"),
+        ("replay = 100\nfeedbak = 'x'", "unknown key refresh.feedbak"),
+        (f'artifact = "{tmp_path}/nothing"', "refresh.artifact .*nothing is not a folder"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            load_pipeline_config(write(tmp_path, good.replace("replay = 100", change)))
+    path = write(tmp_path, GOOD)
+    assert main(["pipeline", str(path), "--check", "--refresh", str(toy_artifact)]) == 0
+    assert f"refreshing {toy_artifact}" in capsys.readouterr().out
+    assert main(["pipeline", str(path), "--check", "--feedback", str(tmp_path / "elsewhere")]) == 2
+    assert "no feedback store at" in capsys.readouterr().err

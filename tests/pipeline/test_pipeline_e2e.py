@@ -1,5 +1,6 @@
 """The main job end to end: quickstart on the bundled sample, a cached rerun, a partial rerun after a settings
-change, the deployable artifact loaded where torch cannot be imported, and MLflow tracking to a local store."""
+change, the deployable artifact loaded where torch cannot be imported, MLflow tracking to a local store, and a
+refresh from user feedback."""
 
 import json
 import re
@@ -61,6 +62,15 @@ def test_quickstart_prints_tables_and_a_lean_deployable_artifact(quickstart):
         assert [r["run_id"] for r in registry.runs()] == [record["run_id"]]
         assert len(registry.artifacts()) == 2 and all(a["ndcg"] for a in registry.artifacts())
     deployable = workspace / "artifacts" / "maintenance-dynamic-int8"
+    from edge_embed.errors import InputError
+    from edge_embed.lifecycle.profile import DriftProfile
+
+    profile = DriftProfile.load(workspace / "profiles" / "maintenance-dynamic-int8.npz", deployable)
+    assert profile.sample.vectors.shape == (160, 384), "every passage of the sample's corpus"
+    with pytest.raises(InputError, match="was made with artifact"):
+        DriftProfile.load(
+            workspace / "profiles" / "maintenance-dynamic-int8.npz", workspace / "artifacts" / "maintenance-fp32"
+        )
     out = subprocess.run([sys.executable, "-c", NO_TORCH, str(deployable)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "384"
 
@@ -70,7 +80,7 @@ def test_rerun_is_cached_and_a_quantization_change_reruns_only_what_depends_on_i
     config = workspace / "quickstart.toml"
     assert main(["pipeline", str(config)]) == 0
     out = capsys.readouterr().out
-    for stage in ("train", "export", "quantize dynamic-int8", "bench"):
+    for stage in ("train", "export", "quantize dynamic-int8", "drift profiles", "bench"):
         assert stage_status(out, stage) == "cached"
     assert "deployable artifact:" in out and "Base vs finetuned" in out
 
@@ -104,3 +114,47 @@ def test_mlflow_tracking_to_a_local_sqlite_store(quickstart, capsys):
     assert logged == {"report/report.json", "report/report.md", "report/pareto.png"}
     assert main(["pipeline", str(config)]) == 0  # logged once: a rerun with nothing new is cached
     assert stage_status(capsys.readouterr().out, "mlflow") == "cached"
+
+
+def test_refresh_from_feedback_makes_a_child_artifact_with_lineage_and_a_comparison(quickstart, capsys):
+    """Feedback on the dev queries, fed through ``pipeline --feedback``: the deployed checkpoint is finetuned, the
+    new artifact's lineage names the one it refreshes, and the report compares the two."""
+    from edge_embed.lineage.chain import LinkKind, resolve_lineage
+    from edge_embed.lineage.manifest import manifest_sha256
+    from edge_embed.pipeline.refresh import REFRESH_FILE
+    from edge_embed.samples import maintenance_dataset
+
+    workspace = quickstart
+    data = maintenance_dataset()
+    queries = {r["_id"]: r["text"] for r in map(json.loads, (data / "queries.jsonl").read_text().splitlines())}
+    qrels = [line.split("\t")[:2] for line in (data / "qrels" / "dev.tsv").read_text().splitlines()[1:]]
+    feedback = workspace / "feedback.jsonl"
+    feedback.write_text(
+        "".join(json.dumps({"query": queries[q], "passage_id": c, "relevant": "yes"}) + "\n" for q, c in qrels)
+    )
+    assert main(["feedback", "import", str(feedback), "--workspace", str(workspace), "--corpus", str(data)]) == 0
+    deployed = workspace / "artifacts" / "maintenance-dynamic-int8"
+    deployed_sha = manifest_sha256(deployed)
+    config = workspace / "quickstart.toml"
+    assert main(["pipeline", str(config), "--feedback", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert stage_status(out, "train") == "done" and "Refresh: maintenance-dynamic-int8 -> maintenance-refresh-" in out
+
+    name = f"maintenance-refresh-{deployed_sha[:8]}"
+    comparison = json.loads((workspace / "reports" / name / REFRESH_FILE).read_text())
+    assert comparison["old"]["path"] == str(deployed) and comparison["new"]["path"].endswith(f"{name}-dynamic-int8")
+    assert comparison["feedback_pairs"]["pairs"] == len(qrels)
+    assert comparison["new"]["feedback_ndcg"] > comparison["old"]["feedback_ndcg"] + 0.1
+    assert comparison["new"]["test_ndcg"] >= comparison["old"]["test_ndcg"] - 0.01, "no loss on held-out queries"
+    assert manifest_sha256(deployed) == deployed_sha, "the deployed artifact is left as it was"
+
+    lineage = resolve_lineage(comparison["new"]["path"])
+    assert not lineage.problems()
+    refreshed = next(link for link in lineage.links if link.kind is LinkKind.REFRESHED)
+    assert refreshed.identity == deployed_sha and refreshed.path == str(deployed)
+    run = next(link for link in lineage.links if link.kind is LinkKind.RUN)
+    assert [s["license"] for s in run.facts["data"]] == ["CC0-1.0", "user-feedback"]
+
+    assert main(["pipeline", str(config), "--feedback", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert [stage_status(out, s) for s in ("train", "export", "quantize dynamic-int8", "bench")] == ["cached"] * 4
