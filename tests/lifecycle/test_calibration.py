@@ -100,6 +100,26 @@ def test_search_returns_probabilities_with_a_calibrated_artifact(toy_artifact, t
     assert plain.search(Embedder.load(toy_artifact), ["pump seal"], k=1)[0][0].probability is None
 
 
+def test_service_search_returns_the_probability_over_http(toy_artifact, tmp_path):
+    pytest.importorskip("starlette", reason="the service needs the [serve] extra")
+    httpx = pytest.importorskip("httpx")
+    from edge_embed.index import Document, VectorIndex
+    from edge_embed.serve import ServeSettings, create_app
+    from tests.helpers.server import serving
+
+    calibrated = calibrate_artifact(toy_artifact, maintenance_dataset(), tmp_path / "calibrated").path
+    embedder = Embedder.load(calibrated)
+    documents = [Document(f"d{i}", t) for i, t in enumerate(["the pump seal", "plc alarm", "grease the bearing"])]
+    index = VectorIndex.build(embedder, documents, tmp_path / "index", "float32")
+    (expected,) = index.search(embedder, ["pump seal"], k=3)
+    with serving(create_app(embedder, ServeSettings(warmup=False), index=index)) as url:
+        hits = httpx.post(f"{url}/search", json={"query": "pump seal", "k": 3}).json()["hits"]
+    assert [h["id"] for h in hits] == [h.id for h in expected]
+    assert [h["probability"] for h in hits] == pytest.approx([h.probability for h in expected])
+    assert all(0 <= h["probability"] <= 1 for h in hits)
+    assert [h["probability"] for h in hits] == sorted((h["probability"] for h in hits), reverse=True)
+
+
 def test_calibrate_cli_prints_both_numbers_and_refuses_bad_input(toy_artifact, tmp_path, capsys):
     out = tmp_path / "calibrated"
     assert main(["calibrate", str(toy_artifact), "--data", str(maintenance_dataset()), "-o", str(out)]) == 0
