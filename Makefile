@@ -12,7 +12,7 @@ $(BIN)/edge-embed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[build,test,plot,mlflow,integrations]'
+	$(BIN)/pip install --quiet -e '.[build,test,plot,mlflow,integrations,ray,spark]'
 	touch $@
 
 install: $(BIN)/edge-embed

@@ -44,6 +44,7 @@ assert main(["lineage", sys.argv[1]]) == 0
 import edge_embed.lineage.verify, edge_embed.lineage.debris, edge_embed.lineage.signing, shutil
 import edge_embed.lifecycle.drift, edge_embed.lifecycle.profile, edge_embed.lifecycle.calibrate  # on the device
 import edge_embed.lifecycle.feedback, edge_embed.lifecycle.health, edge_embed.lifecycle.refresh, edge_embed.pipeline.refresh
+import edge_embed.scale, edge_embed.scale.engines  # corpus embedding: the worker code every engine runs
 assert embedder.score(["pump"], ["seal", "bearing"]).shape == (1, 2)
 assert main(["info", sys.argv[1], "--verify"]) == 0 and main(["gc", tempfile.mkdtemp(), "--dry-run"]) == 0
 if find_spec("cryptography") is not None:

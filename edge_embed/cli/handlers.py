@@ -218,6 +218,33 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_embed_corpus(args: argparse.Namespace) -> int:
+    """Run ``edge-embed embed-corpus``."""
+    from edge_embed.scale import embed_corpus
+
+    job = embed_corpus(
+        args.artifact,
+        args.corpus,
+        args.output,
+        args.engine,
+        workers=args.workers,
+        threads=args.threads,
+        address=args.address,
+        batch_size=args.batch_size,
+        shard_size=args.shard_size,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        overwrite=args.overwrite,
+        show_progress=sys.stderr.isatty(),
+    )
+    resumed = f", {job.resumed_shards} of {job.shards} shards from an earlier run" if job.resumed_shards else ""
+    print(
+        f"{job.output}: {job.passages} passages in {job.shards} shards on {job.engine.value}{resumed}, "
+        f"{job.seconds:.1f} s ({job.passages_per_s:.0f} passages/s)"
+    )
+    return 0
+
+
 def run_embed(args: argparse.Namespace) -> int:
     """Run ``edge-embed embed``."""
     from edge_embed.cli.texts import check_vector_output, read_lines, read_texts_file, write_vectors

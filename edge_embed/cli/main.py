@@ -149,6 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     embed.set_defaults(handler=handlers.run_embed)
 
+    corpus = commands.add_parser(
+        "embed-corpus",
+        help="embed a whole corpus into Parquet, in one process or on Ray / Spark (resumable)",
+        description="Embed every passage of a corpus into OUT.parquet (id, embedding). The same worker code runs "
+        "in one process (--engine local) or on a cluster (ray, spark). Shards are written as they finish; a "
+        "killed job rerun with the same arguments embeds only the unfinished shards.",
+    )
+    corpus.add_argument("artifact", type=Path, help="artifact folder (each worker loads and verifies it)")
+    corpus.add_argument("corpus", type=Path, help="BEIR folder, .jsonl, .parquet or a text file (one per line)")
+    corpus.add_argument("-o", "--output", type=Path, required=True, help="the .parquet file to write")
+    corpus.add_argument("--engine", choices=["local", "ray", "spark"], default="local", help="(default: local)")
+    corpus.add_argument("--address", help="the cluster: Ray 'auto' / 'ray://host:10001', a Spark master URL")
+    corpus.add_argument("--workers", type=_positive_int, help="worker processes (default: cores / threads)")
+    corpus.add_argument("--threads", type=_positive_int, help="onnxruntime threads per worker")
+    corpus.add_argument("--batch-size", type=_positive_int, default=32, help="texts per call (default: 32)")
+    corpus.add_argument("--shard-size", type=_positive_int, default=10_000, help="passages per shard (default: 10000)")
+    corpus.add_argument("--text-field", default="text", help="the text column or JSON field (default: text)")
+    corpus.add_argument("--id-field", default="_id", help="the id column or JSON field (default: _id, or id)")
+    corpus.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    corpus.set_defaults(handler=handlers.run_embed_corpus)
+
     quantize = commands.add_parser(
         "quantize",
         help="quantize an artifact into a new artifact, optionally gated on retrieval quality (needs [build])",

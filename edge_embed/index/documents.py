@@ -1,5 +1,6 @@
 """What goes into a local index: documents with an id, their text and optional title and source, read from a BEIR
-folder (``corpus.jsonl``), a JSON-lines file or a plain text file (one document per line)."""
+folder (``corpus.jsonl``), a JSON-lines file, a Parquet file (with ``pyarrow``) or a plain text file (one document
+per line)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def read_documents(path: str | Path, text_field: str = "text", id_field: str = "
         documents = list(_from_jsonl(corpus, text_field, id_field))
     elif path.suffix == ".jsonl":
         documents = list(_from_jsonl(path, text_field, id_field))
+    elif path.suffix == ".parquet":
+        documents = list(_from_parquet(path, text_field, id_field))
     else:
         documents = list(_from_lines(path))
     if not documents:
@@ -76,6 +79,30 @@ def _from_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Document
             if value is not None and not isinstance(value, str):
                 raise InputError(f"{path} line {number}: field {name!r} must be a string")
         yield Document(str(doc_id), text, title or None, source or None)
+
+
+def _from_parquet(path: Path, text_field: str, id_field: str) -> Iterator[Document]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"{path}: reading Parquet needs pyarrow (pip install 'edge-embed[scale]')") from None
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from None
+    names = table.column_names
+    id_column = id_field if id_field in names else "id" if "id" in names else None
+    if text_field not in names:
+        raise InputError(f"{path} has no column {text_field!r} (columns: {', '.join(names)}); pass --text-field")
+    texts = table.column(text_field).to_pylist()
+    ids = table.column(id_column).to_pylist() if id_column else [f"{path.name}:{i}" for i in range(len(texts))]
+    titles = table.column("title").to_pylist() if "title" in names else [None] * len(texts)
+    for row, (doc_id, text, title) in enumerate(zip(ids, texts, titles, strict=True), start=1):
+        if not isinstance(text, str):
+            raise InputError(f"{path} row {row}: column {text_field!r} must be a string, got {type(text).__name__}")
+        if doc_id is None or isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
+            raise InputError(f"{path} row {row}: id must be a string or an integer")
+        yield Document(str(doc_id), text, title if isinstance(title, str) and title else None)
 
 
 def _from_lines(path: Path) -> Iterator[Document]:

@@ -1,0 +1,137 @@
+"""Corpus embedding: the one-process engine against Embedder.embed, resume after a kill, bad input, a worker whose
+copy of the artifact is damaged; Ray in local mode and Spark local[2] where their extras are installed."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from edge_embed import Embedder
+from edge_embed.cli.main import main
+from edge_embed.errors import InputError, IntegrityError
+from edge_embed.index.documents import read_documents
+
+pytest.importorskip("pyarrow", reason="corpus embedding writes Parquet: needs the [scale] extra (pyarrow)")
+
+from edge_embed.scale import embed_corpus, read_corpus_vectors  # noqa: E402
+
+WORDS = ["pump", "bearing", "seal", "leak", "alarm", "plc", "grease", "motor", "valve", "the", "is", "a", "of"]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """120 passages of the toy vocabulary, different lengths, ids out of order."""
+    rng = np.random.default_rng(3)
+    path = tmp_path / "corpus.jsonl"
+    rows = [
+        {"_id": f"p{(i * 37) % 1000:03d}", "text": " ".join(rng.choice(WORDS, size=int(rng.integers(1, 14))))}
+        for i in range(120)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def reference(artifact, corpus):
+    documents = read_documents(corpus)
+    return [d.id for d in documents], Embedder.load(artifact).embed([d.embedded_text for d in documents])
+
+
+def test_local_engine_matches_embed_and_keeps_every_id_once(toy_artifact, corpus, tmp_path):
+    out = tmp_path / "vectors.parquet"
+    job = embed_corpus(toy_artifact, corpus, out, shard_size=25, batch_size=7)
+    assert job.shards == 5 and job.passages == 120 and job.resumed_shards == 0
+    result = read_corpus_vectors(out)
+    ids, expected = reference(toy_artifact, corpus)
+    assert result.ids == ids and len(set(result.ids)) == 120
+    assert np.abs(result.vectors - expected).max() <= 1e-6
+    assert result.metadata["manifest_sha256"] == job.manifest_sha256 and result.metadata["engine"] == "local"
+    assert not (tmp_path / ".vectors.parquet.parts").exists(), "the parts are removed once the output is whole"
+
+
+KILLABLE = """
+import sys, time
+from edge_embed.scale import engines
+original = engines.EmbedTexts.__call__
+def slow(self, texts):
+    time.sleep(0.4)  # a shard takes a while, so the test can kill the job between shards
+    return original(self, texts)
+engines.EmbedTexts.__call__ = slow
+from edge_embed.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_job_reruns_only_its_unfinished_shards(toy_artifact, corpus, tmp_path, capsys):
+    out = tmp_path / "vectors.parquet"
+    args = ["embed-corpus", str(toy_artifact), str(corpus), "-o", str(out), "--shard-size", "10"]
+    job = subprocess.Popen([sys.executable, "-c", KILLABLE, *args[0:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    parts = tmp_path / ".vectors.parquet.parts"
+    deadline = time.monotonic() + 60
+    while len(list(parts.glob("*.parquet"))) < 3 and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    job.kill()
+    job.wait(30)
+    finished = len(list(parts.glob("*.parquet")))
+    assert 3 <= finished < 12 and not out.exists(), "a killed job leaves no output that looks complete"
+    assert main(args) == 0
+    assert f"{finished} of 12 shards from an earlier run" in capsys.readouterr().out
+    ids, expected = reference(toy_artifact, corpus)
+    result = read_corpus_vectors(out)
+    assert result.ids == ids and np.abs(result.vectors - expected).max() <= 1e-6
+
+
+def test_bad_input_is_one_line_and_writes_nothing(toy_artifact, corpus, tmp_path, capsys):
+    out = tmp_path / "v.parquet"
+    no_text = tmp_path / "no-text.jsonl"
+    no_text.write_text('{"_id": "a", "body": "pump"}\n')
+    cases = [
+        ([str(toy_artifact), str(no_text), "-o", str(out)], "field 'text' must be a string", 2),
+        ([str(tmp_path), str(corpus), "-o", str(out)], "has no edge_embed.json: not an edge-embed artifact", 1),
+        ([str(toy_artifact), str(corpus), "-o", str(tmp_path / "v.csv")], "must be a .parquet file", 2),
+    ]
+    if importlib.util.find_spec("ray") is not None:
+        ray_args = [str(toy_artifact), str(corpus), "-o", str(out), "--engine", "ray", "--address", "127.0.0.1:9"]
+        cases.append((ray_args, "no Ray cluster at 127.0.0.1:9", 2))
+    for args, message, code in cases:
+        assert main(["embed-corpus", *args]) == code
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+        assert not out.exists()
+    embed_corpus(toy_artifact, corpus, out)
+    assert main(["embed-corpus", str(toy_artifact), str(corpus), "-o", str(out)]) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+
+
+def test_parquet_corpus_without_the_text_column_is_named(toy_artifact, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "body": ["pump", "seal"]}), path)
+    with pytest.raises(InputError, match=r"has no column 'text' \(columns: id, body\)"):
+        embed_corpus(toy_artifact, path, tmp_path / "v.parquet")
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["pump", "seal"]}), path)
+    assert read_corpus_vectors(embed_corpus(toy_artifact, path, tmp_path / "v.parquet").output).ids == ["a", "b"]
+
+
+def test_a_worker_with_a_damaged_artifact_fails_the_job(toy_artifact, corpus, tmp_path):
+    graph = next(p for p in toy_artifact.iterdir() if p.suffix == ".onnx")
+    graph.write_bytes(graph.read_bytes() + b"\0")
+    with pytest.raises(IntegrityError, match="its copy of the artifact fails verification"):
+        embed_corpus(toy_artifact, corpus, tmp_path / "v.parquet")
+    assert not (tmp_path / "v.parquet").exists()
+
+
+@pytest.mark.parametrize("engine", ["ray", "spark"])
+def test_cluster_engines_in_local_mode_match_one_process(engine, toy_artifact, corpus, tmp_path):
+    pytest.importorskip("ray" if engine == "ray" else "pyspark", reason=f"needs the [{engine}] extra")
+    out = tmp_path / f"{engine}.parquet"
+    job = embed_corpus(toy_artifact, corpus, out, engine, workers=2, threads=1, shard_size=40, batch_size=16)
+    ids, expected = reference(toy_artifact, corpus)
+    result = read_corpus_vectors(out)
+    assert job.shards == 3 and result.ids == ids and result.metadata["engine"] == engine
+    assert np.abs(result.vectors - expected).max() <= 1e-6
