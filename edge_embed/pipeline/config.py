@@ -220,8 +220,7 @@ def with_refresh(
     where = config.source.name
     settings = dict(config.raw.get("refresh", {}))
     base = base or config.source.parent
-    resolve = lambda value: value if isinstance(value, Path) else _resolve(base, str(value))  # noqa: E731
-    feedback = resolve(feedback) if feedback is not None else config.workspace
+    feedback = _resolve(base, str(feedback)) if feedback is not None else config.workspace
     if not registry_path(feedback).is_file():
         raise InputError(
             f"{where}: refresh: no feedback store at {registry_path(feedback)}; "
@@ -229,7 +228,7 @@ def with_refresh(
         )
     if "checkpoint" in config.train:
         raise InputError(f"{where}: a refresh finetunes the deployed artifact's checkpoint; remove train.checkpoint")
-    target = resolve(artifact) if artifact is not None else _recommended_artifact(where, config)
+    target = _resolve(base, str(artifact)) if artifact is not None else _recommended_artifact(where, config)
     if not target.is_dir():
         raise InputError(f"{where}: refresh.artifact {target} is not a folder")
     refresh = RefreshSettings(feedback, target, settings.get("replay"), settings.get("min_pairs", 10))

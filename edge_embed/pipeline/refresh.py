@@ -134,10 +134,11 @@ def compare_refresh(plan: RefreshPlan, report: BenchReport, deployable: Path, ou
     Raises:
         InputError: If the report lacks a row of either artifact.
     """
+    from edge_embed.data.beir import load_corpus
     from edge_embed.lifecycle.health import feedback_quality
     from edge_embed.runtime.embedder import Embedder
 
-    corpus = _corpus(plan.config)
+    corpus = load_corpus(plan.config.data_path)
     sides = []
     for folder in (plan.target.artifact, deployable):
         row = next((r for r in report.rows if Path(r.path).resolve() == folder.resolve() and r.full_width), None)
@@ -149,8 +150,3 @@ def compare_refresh(plan: RefreshPlan, report: BenchReport, deployable: Path, ou
     atomic_write_bytes(output / REFRESH_FILE, json.dumps(comparison.to_dict(), indent=2).encode())
     return comparison
 
-
-def _corpus(config: PipelineConfig) -> dict[str, str]:
-    from edge_embed.data.beir import load_corpus
-
-    return load_corpus(config.data_path)

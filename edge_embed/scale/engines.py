@@ -281,8 +281,6 @@ def _run_spark(shards: Sequence[Shard], worker: WorkerSettings, engine: EngineSe
             frame = frame.repartition(max(engine.workers * 2, 1)).withColumn("embedding", udf("text"))
             result = frame.select("position", "embedding").toPandas().sort_values("position")
             on_shard(shard, np.stack(result["embedding"].to_numpy()).astype(np.float32))
-    except InputError:
-        raise
     except Exception as exc:
         raise _worker_error(exc) from None
 
