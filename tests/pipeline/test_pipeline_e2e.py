@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -142,7 +143,8 @@ def test_refresh_from_feedback_makes_a_child_artifact_with_lineage_and_a_compari
 
     name = f"maintenance-refresh-{deployed_sha[:8]}"
     comparison = json.loads((workspace / "reports" / name / REFRESH_FILE).read_text())
-    assert comparison["old"]["path"] == str(deployed) and comparison["new"]["path"].endswith(f"{name}-dynamic-int8")
+    # The new deployable is whichever refreshed artifact the bench recommends (fp32 or int8: timing decides).
+    assert comparison["old"]["path"] == str(deployed) and Path(comparison["new"]["path"]).name.startswith(f"{name}-")
     assert comparison["feedback_pairs"]["pairs"] == len(qrels)
     assert comparison["new"]["feedback_ndcg"] > comparison["old"]["feedback_ndcg"] + 0.1
     assert comparison["new"]["test_ndcg"] >= comparison["old"]["test_ndcg"] - 0.01, "no loss on held-out queries"
