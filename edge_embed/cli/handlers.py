@@ -50,6 +50,7 @@ def run_train(args: argparse.Namespace) -> int:
         "bf16",
         "pii_scrub",
         "require_license",
+        "processes",
     )
     config = preset(
         args.preset,
@@ -62,9 +63,12 @@ def run_train(args: argparse.Namespace) -> int:
     hf_logging.set_verbosity_error()
     from edge_embed.records import RunRecord, WallTime
     from edge_embed.tables import base_vs_finetuned_table
+    from edge_embed.train.distributed import current_rank
     from edge_embed.train.trainer import train
 
     run = train(config, show_progress=sys.stderr.isatty())
+    if not current_rank().is_main:  # under torchrun: rank 0 alone evaluates, writes run.json and reports
+        return 0
     record = RunRecord.read(run)
     print(base_vs_finetuned_table(record))
     times = record.wall_time or WallTime()
@@ -332,11 +336,28 @@ def run_index_build(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.overwrite:  # before the embedding work
         raise InputError(f"{args.output} already exists; choose another index folder or pass --overwrite")
     documents = read_documents(args.corpus, args.field, args.id_field)
-    embedder = Embedder.load(args.artifact)
-    progress = sys.stderr.isatty()
-    index = VectorIndex.build(
-        embedder, documents, args.output, args.precision, args.overwrite, progress, dim=args.dim, ann=args.ann
-    )
+    if args.from_parquet:  # vectors embed-corpus made (on a cluster, say): check they are this artifact's
+        from edge_embed.lineage.manifest import manifest_sha256
+        from edge_embed.scale import read_corpus_vectors
+
+        Embedder.load(args.artifact)  # verifies the artifact the index will name
+        vectors = read_corpus_vectors(args.from_parquet).aligned_to(
+            [d.id for d in documents], manifest_sha256(args.artifact)
+        )
+        index = VectorIndex.from_vectors(
+            args.artifact, documents, vectors, args.output, args.precision, args.overwrite, dim=args.dim, ann=args.ann
+        )
+    else:
+        index = VectorIndex.build(
+            Embedder.load(args.artifact),
+            documents,
+            args.output,
+            args.precision,
+            args.overwrite,
+            sys.stderr.isatty(),
+            dim=args.dim,
+            ann=args.ann,
+        )
     print(
         f"edge-embed: indexed {len(index)} documents into {args.output} "
         f"({index.manifest.precision} x {index.manifest.dim}, {index.memory_bytes / 1e6:.1f} MB of vectors)",

@@ -278,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--eval-sample", type=_positive_int, help="dev queries used to pick the best checkpoint")
     train.add_argument("--bf16", choices=["auto", "yes", "no"])
+    train.add_argument(
+        "--nproc",
+        dest="processes",
+        type=_positive_int,
+        help="data-parallel training processes on this machine (DDP: gloo on CPUs, NCCL on GPUs; "
+        "each takes --batch-size pairs per step)",
+    )
     train.add_argument("--pii-scrub", action="store_true", default=None, help="replace emails, phones, IBANs, ...")
     train.add_argument(
         "--require-license",
@@ -617,6 +624,12 @@ def _add_serve_commands(commands: Any) -> None:
     )
     build.add_argument("--dim", type=_positive_int, help="Matryoshka: index the first DIM components")
     build.add_argument("--ann", action="store_true", help="also build an HNSW graph for large corpora (needs [ann])")
+    build.add_argument(
+        "--from-parquet",
+        type=Path,
+        metavar="VECTORS",
+        help="use the vectors edge-embed embed-corpus wrote for this artifact and corpus instead of embedding",
+    )
     build.add_argument("--field", default="text", help="JSON field holding the text (default: text)")
     build.add_argument("--id-field", default="_id", help="JSON field holding the id (default: _id, or id)")
     build.add_argument("--overwrite", action="store_true")

@@ -149,4 +149,3 @@ def compare_refresh(plan: RefreshPlan, report: BenchReport, deployable: Path, ou
     comparison = RefreshComparison(sides[0], sides[1], report.dataset.split, queries, plan.pairs)
     atomic_write_bytes(output / REFRESH_FILE, json.dumps(comparison.to_dict(), indent=2).encode())
     return comparison
-

@@ -57,6 +57,7 @@ class TrainConfig:
     pii_scrub: bool = False
     require_license: bool = False
     save_total_limit: int = 2
+    processes: int = 1  # data-parallel training processes (DDP); each takes batch_size pairs per step
     preset: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -75,6 +76,7 @@ class TrainConfig:
             "hard_negatives": self.hard_negatives >= 0,
             "mini_batch_size": self.mini_batch_size >= 1,
             "bf16": self.bf16 in ("auto", "yes", "no"),
+            "processes": isinstance(self.processes, int) and self.processes >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -89,6 +91,8 @@ class TrainConfig:
     def fingerprint(self, data_files: list[dict[str, Any]]) -> str:
         """sha256 of the settings that change the result and of the data (not output_dir or run_id)."""
         settings = {k: v for k, v in self.to_dict().items() if k not in ("output_dir", "run_id")}
+        if settings["processes"] == 1:  # one-process runs keep the ids they had before DDP existed
+            del settings["processes"]
         payload = json.dumps([settings, sorted(f["sha256"] for f in data_files)], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -18,6 +18,7 @@ from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.records import RUN_RECORD, RUN_SCHEMA_VERSION
 from edge_embed.train.config import Loss, TrainConfig
 from edge_embed.train.data import RunData, load_run_data, run_folder
+from edge_embed.train.distributed import Rank, accept_indexed_cpu_locations, current_rank, launch
 from edge_embed.train.evaluator import RetrievalEvaluator
 from edge_embed.versions import package_versions
 
@@ -31,7 +32,8 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
     ``run.json``.
 
     The run id derives from the settings and the data's sha256, so the same command finds its own run folder
-    again: a finished run is returned as is, an interrupted one resumes from its last checkpoint.
+    again: a finished run is returned as is, an interrupted one resumes from its last checkpoint. With
+    ``config.processes > 1`` (or under ``torchrun``) it trains data-parallel; rank 0 alone evaluates and writes.
 
     Args:
         config: The recipe (see ``edge_embed.train.config.preset``).
@@ -52,6 +54,9 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         >>> run = train(preset("cpu-30m", data=(DataSource("data/medquad", license="CC-BY-4.0"),)))  # doctest: +SKIP
     """
     started = time.time()
+    rank = current_rank()
+    if rank.distributed and config.processes != rank.world_size:  # launched by torchrun: the launch decides
+        config = config.replace(processes=rank.world_size)
     base = base_model_folder(config.base_model)
     data = load_run_data(config)
     fingerprint = config.fingerprint([f for s in data.sources for f in s["files"]])
@@ -62,11 +67,15 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         logger.info("run %s is already complete: %s", run_id, run_dir)
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
+    if config.processes > 1 and not rank.distributed:
+        if _last_complete_checkpoint(run_dir, remove_incomplete=False):
+            logger.info("resuming %s from its last checkpoint on %d processes", run_id, config.processes)
+        return launch(config, run_dir, show_progress, refresh)
 
     import torch
     from sentence_transformers import SentenceTransformer
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = _device(rank)
     bf16 = _use_bf16(config.bf16, device)
     model = SentenceTransformer(str(base), device=device, local_files_only=True)
     model.max_seq_length = config.max_seq_length
@@ -84,26 +93,36 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "seed": config.seed,
         "versions": package_versions(),
         "git_commit": _git_commit(),
-        "device": {"type": device, "bf16": bf16, "threads": torch.get_num_threads()},
+        "device": {
+            "type": device.split(":")[0],
+            "bf16": bf16,
+            "threads": torch.get_num_threads(),
+            "processes": rank.world_size,
+            **({"backend": _backend(device)} if rank.distributed else {}),
+        },
         "matryoshka_dims": list(config.matryoshka_dims),
         **({"refresh": refresh} if refresh else {}),
     }
     record["status"] = "running"
     eval_seconds = 0.0
-    if "base" not in record.get("metrics", {}):
-        logger.info("evaluating the base model")
-        t0 = time.time()
-        record.setdefault("metrics", {})["base"] = evaluate_model(model, data, config.matryoshka_dims)
-        eval_seconds += time.time() - t0
-    _write_record(record_path, record)
+    if rank.is_main:  # the other ranks wait for it in the trainer's first collective
+        if "base" not in record.get("metrics", {}):
+            logger.info("evaluating the base model")
+            t0 = time.time()
+            record.setdefault("metrics", {})["base"] = evaluate_model(model, data, config.matryoshka_dims)
+            eval_seconds += time.time() - t0
+        _write_record(record_path, record)
 
-    trainer = _make_trainer(model, config, data, run_dir, bf16, show_progress)
-    resume = _last_complete_checkpoint(run_dir)
-    if resume:
+    trainer = _make_trainer(model, config, data, run_dir, bf16, show_progress, rank)
+    resume = _last_complete_checkpoint(run_dir, remove_incomplete=rank.is_main)
+    if resume and not rank.distributed:
         logger.info("resuming %s from its last checkpoint", run_id)
+    resumed_step = _step(resume) if resume else 0
     t_train = time.time()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     train_seconds = time.time() - t_train
+    if not rank.is_main:
+        return run_dir
     model.save(str(run_dir / FINAL_MODEL))
 
     logger.info("evaluating the finetuned model")
@@ -123,6 +142,10 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
             "global_step": state.global_step,
             "epochs_done": state.epoch,
             "stopped_by_time_budget": bool(getattr(trainer, "stopped_by_budget", False)),
+            # pairs trained per second over all processes, in this session (a resumed run: since the resume)
+            "pairs_per_s": (state.global_step - resumed_step) * config.batch_size * rank.world_size / train_seconds
+            if train_seconds > 0
+            else None,
             "loss_curve": [{"step": e["step"], "loss": e["loss"]} for e in state.log_history if "loss" in e],
             "dev_during_training": [
                 {"step": e["step"], "ndcg@10": e["eval_dev_ndcg@10"]}
@@ -205,7 +228,7 @@ def _bar_postfix(logs: dict[str, Any]) -> dict[str, str]:
 
 
 def _make_trainer(
-    model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool, show_progress: bool
+    model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool, show_progress: bool, rank: Rank
 ) -> Any:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -222,10 +245,15 @@ def _make_trainer(
             embeddings = getattr(module, "word_embeddings", None)
             if embeddings is not None:
                 embeddings.weight.requires_grad_(False)
+    # Data-parallel: every rank scores its anchors against the positives of all ranks (the global batch). DDP
+    # looks for unused parameters: mean pooling leaves BERT's pooler head without gradients.
+    gather = rank.distributed
     loss: Any = (
-        losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size)
+        losses.CachedMultipleNegativesRankingLoss(
+            model, mini_batch_size=config.mini_batch_size, gather_across_devices=gather
+        )
         if config.loss is Loss.CACHED_MNRL
-        else losses.MultipleNegativesRankingLoss(model)
+        else losses.MultipleNegativesRankingLoss(model, gather_across_devices=gather)
     )
     if config.matryoshka_dims:
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -263,6 +291,7 @@ def _make_trainer(
         use_cpu=model.device.type == "cpu",
         disable_tqdm=True,  # _step_bar instead: HF's own bar also writes every raw log dict to the console
         dataloader_num_workers=0,
+        **_ddp_arguments(rank, str(model.device)),
     )
 
     class TimeBudget(TrainerCallback):  # type: ignore[misc]
@@ -272,7 +301,7 @@ def _make_trainer(
             self.seconds, self.start = seconds, time.time()
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-            if self.seconds is not None and time.time() - self.start > self.seconds:
+            if self.seconds is not None and _any_rank(time.time() - self.start > self.seconds, rank):
                 control.should_training_stop = control.should_evaluate = control.should_save = True
                 trainer.stopped_by_budget = True
             return control
@@ -297,6 +326,34 @@ def _make_trainer(
     )
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts to stdout when the progress bar is off
     return trainer
+
+
+def _ddp_arguments(rank: Rank, device: str) -> dict[str, Any]:
+    """Trainer arguments of a data-parallel run (none for one process)."""
+    if not rank.distributed:
+        return {}
+    return {
+        "ddp_backend": _backend(device),
+        "ddp_find_unused_parameters": True,
+        "dataloader_drop_last": True,  # every rank takes the same number of steps
+    }
+
+
+def _any_rank(flag: bool, rank: Rank) -> bool:
+    """True when ``flag`` is true on any rank: every rank must stop at the same step, or the others hang."""
+    if not rank.distributed:
+        return flag
+    import torch
+    import torch.distributed as dist
+
+    value = torch.tensor([int(flag)])
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def _backend(device: str) -> str:
+    """The collective backend for a device: NCCL between GPUs, gloo between CPU processes."""
+    return "nccl" if device.startswith("cuda") else "gloo"
 
 
 def _mine_hard_negatives(model: Any, dataset: Any, config: TrainConfig) -> Any:
@@ -337,12 +394,23 @@ def base_model_folder(path: str | None = None) -> Path:
     return base
 
 
+def _device(rank: Rank) -> str:
+    """This rank's device: its own GPU where there are GPUs, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{rank.local_rank}" if rank.distributed else "cuda"
+    if rank.distributed:
+        accept_indexed_cpu_locations()
+    return "cpu"
+
+
 def _use_bf16(setting: str, device: str) -> bool:
     if setting in ("yes", "no"):
         return setting == "yes"
     import torch
 
-    if device == "cuda":
+    if device.startswith("cuda"):
         return bool(torch.cuda.is_bf16_supported())
     from edge_embed.cpu import cpu_flags
 
@@ -353,22 +421,24 @@ def _read_record(path: Path) -> dict[str, Any] | None:
     return dict(json.loads(path.read_text())) if path.is_file() else None
 
 
-def _last_complete_checkpoint(run_dir: Path) -> Path | None:
-    """The newest checkpoint a kill did not cut short; incomplete ones (no trainer_state.json yet) are removed."""
+def _last_complete_checkpoint(run_dir: Path, remove_incomplete: bool = True) -> Path | None:
+    """The newest checkpoint a kill did not cut short; incomplete ones (no trainer_state.json yet) are removed
+    (by rank 0 alone in a data-parallel run)."""
     import shutil
 
-    def step(path: Path) -> int:
-        suffix = path.name.rsplit("-", 1)[-1]
-        return int(suffix) if suffix.isdigit() else -1
-
     complete = None
-    for checkpoint in sorted(run_dir.glob("checkpoint-*"), key=step):
+    for checkpoint in sorted(run_dir.glob("checkpoint-*"), key=_step):
         if (checkpoint / "trainer_state.json").is_file():
             complete = checkpoint
-        else:
+        elif remove_incomplete:
             logger.info("removing %s: a kill interrupted it before it was complete", checkpoint)
             shutil.rmtree(checkpoint, ignore_errors=True)
     return complete
+
+
+def _step(checkpoint: Path) -> int:
+    suffix = checkpoint.name.rsplit("-", 1)[-1]
+    return int(suffix) if suffix.isdigit() else -1
 
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:
