@@ -149,16 +149,47 @@ class VectorIndex:
         Raises:
             InputError: If the folder exists (without ``overwrite``), there are no documents or an id repeats.
         """
-        precision = StoredPrecision(precision)
         if not documents:
             raise InputError("no documents to index")
         _check_unique(documents, set())
         vectors = _embed_documents(embedder, documents, dim, show_progress)
+        return cls.from_vectors(embedder.folder, documents, vectors, folder, precision, overwrite, ann=ann)
+
+    @classmethod
+    def from_vectors(
+        cls,
+        artifact: str | Path,
+        documents: Sequence[Document],
+        vectors: np.ndarray,
+        folder: str | Path,
+        precision: StoredPrecision | str = StoredPrecision.FLOAT32,
+        overwrite: bool = False,
+        dim: int | None = None,
+        ann: bool = False,
+    ) -> VectorIndex:
+        """Write a new index folder from vectors ``artifact`` already made for ``documents`` (row i is document i),
+        e.g. by ``edge-embed embed-corpus`` on a cluster; ``dim`` keeps their first ``dim`` components.
+
+        Raises:
+            InputError: If the rows do not match the documents, ``dim`` exceeds their width, or as :meth:`build`.
+        """
+        precision = StoredPrecision(precision)
+        if not documents:
+            raise InputError("no documents to index")
+        _check_unique(documents, set())
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(documents):
+            raise InputError(f"{len(documents)} documents but vectors of shape {vectors.shape}; one row per document")
+        if dim is not None:
+            if not 1 <= dim <= vectors.shape[1]:
+                raise InputError(f"dim {dim} is out of range for {vectors.shape[1]}-dimensional vectors")
+            vectors = vectors[:, :dim]
+        vectors = normalize(vectors)
         ranges = calibration_ranges(vectors) if precision is not StoredPrecision.FLOAT32 else None
         now = _now()
         manifest = IndexManifest(
-            artifact_sha256=manifest_sha256(embedder.folder),
-            artifact_path=str(Path(embedder.folder).absolute()),
+            artifact_sha256=manifest_sha256(artifact),
+            artifact_path=str(Path(artifact).absolute()),
             dim=vectors.shape[1],
             precision=precision,
             count=len(documents),

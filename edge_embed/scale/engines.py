@@ -227,6 +227,8 @@ def _spark_session(address: str | None, workers: int) -> Any:
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise InputError("the spark engine needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this interpreter (its edge-embed)
+    if address and address.startswith("spark://"):
+        _check_reachable(address, "Spark")  # the standalone client retries an unreachable master for a minute
     builder = (
         SparkSession.builder.master(address or f"local[{workers}]")
         .appName("edge-embed embed-corpus")

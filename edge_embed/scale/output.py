@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,28 @@ class CorpusVectors:
     ids: list[str]
     vectors: np.ndarray
     metadata: dict[str, Any]
+
+    def aligned_to(self, ids: Sequence[str], manifest_sha256: str) -> np.ndarray:
+        """The vectors in the order of ``ids``, checked to come from the artifact whose manifest hashes to
+        ``manifest_sha256`` and to cover exactly these ids.
+
+        Raises:
+            InputError: If another artifact made them, or an id is missing or extra.
+        """
+        made_by = self.metadata.get("manifest_sha256")
+        if made_by != manifest_sha256:
+            raise InputError(
+                f"these vectors were made by the artifact with manifest sha256 {str(made_by)[:12]}, not by this "
+                f"one ({manifest_sha256[:12]}); embed the corpus again with it"
+            )
+        row = {pid: i for i, pid in enumerate(self.ids)}
+        missing = [pid for pid in ids if pid not in row]
+        extra = len(row) - (len(set(ids)) - len(missing))
+        problems = [f"{len(missing)} passage(s) without a vector (first: {missing[0]!r})"] if missing else []
+        problems += [f"{extra} vector(s) for ids not in the corpus"] if extra else []
+        if problems:
+            raise InputError(f"the vectors do not match the corpus: {'; '.join(problems)}")
+        return self.vectors[[row[pid] for pid in ids]]
 
 
 def read_corpus_vectors(path: str | Path) -> CorpusVectors:

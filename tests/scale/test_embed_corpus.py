@@ -3,6 +3,7 @@ copy of the artifact is damaged; Ray in local mode and Spark local[2] where thei
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -96,11 +97,14 @@ def test_bad_input_is_one_line_and_writes_nothing(toy_artifact, corpus, tmp_path
     if importlib.util.find_spec("ray") is not None:
         ray_args = [str(toy_artifact), str(corpus), "-o", str(out), "--engine", "ray", "--address", "127.0.0.1:9"]
         cases.append((ray_args, "no Ray cluster at 127.0.0.1:9", 2))
+    if importlib.util.find_spec("pyspark") is not None and shutil.which("java"):
+        spark_args = [str(toy_artifact), str(corpus), "-o", str(out), "--engine", "spark"]
+        cases.append(([*spark_args, "--address", "spark://127.0.0.1:9"], "no Spark cluster at spark://127.0.0.1:9", 2))
     for args, message, code in cases:
         assert main(["embed-corpus", *args]) == code
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
-        assert not out.exists()
+        assert not out.exists() and not (tmp_path / ".v.parquet.parts").exists()
     embed_corpus(toy_artifact, corpus, out)
     assert main(["embed-corpus", str(toy_artifact), str(corpus), "-o", str(out)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
@@ -135,3 +139,55 @@ def test_cluster_engines_in_local_mode_match_one_process(engine, toy_artifact, c
     result = read_corpus_vectors(out)
     assert job.shards == 3 and result.ids == ids and result.metadata["engine"] == engine
     assert np.abs(result.vectors - expected).max() <= 1e-6
+
+
+def test_an_index_built_from_the_parquet_matches_one_built_by_embedding(toy_artifact, corpus, tmp_path, capsys):
+    """``index build --from-parquet`` takes embed-corpus's vectors (checked to be this artifact's and this corpus's)
+    instead of embedding again: the same index, the same hits."""
+    import pyarrow.parquet as pq
+
+    from edge_embed.index import VectorIndex
+
+    vectors = tmp_path / "vectors.parquet"
+    embed_corpus(toy_artifact, corpus, vectors, shard_size=50)
+    build = ["index", "build", str(toy_artifact), str(corpus), "-o"]
+    for precision in ("float32", "int8"):
+        embedded, loaded = tmp_path / f"embedded-{precision}", tmp_path / f"from-parquet-{precision}"
+        assert main([*build, str(embedded), "--precision", precision, "--dim", "8"]) == 0
+        assert main([*build, str(loaded), "--precision", precision, "--dim", "8", "--from-parquet", str(vectors)]) == 0
+        a, b = VectorIndex.open(embedded), VectorIndex.open(loaded)
+        assert [d.id for d in a.documents] == [d.id for d in b.documents] and a.manifest.dim == b.manifest.dim == 8
+        assert np.abs(a.vectors.astype(np.float32) - b.vectors.astype(np.float32)).max() <= 1e-5
+        embedder = Embedder.load(toy_artifact)
+        queries = ["pump bearing leak", "plc alarm", "grease the motor valve"]
+        assert [[h.id for h in hits] for hits in a.search(embedder, queries, k=5)] == [
+            [h.id for h in hits] for hits in b.search(embedder, queries, k=5)
+        ]
+    capsys.readouterr()
+
+    # Vectors of another artifact, or of another corpus, are refused with what to do; nothing is written.
+    table = pq.read_table(vectors)
+    metadata = {**table.schema.metadata}
+    (key,) = [k for k in metadata if b"edge" in k or b"embed" in k]
+    record = json.loads(metadata[key])
+    other = tmp_path / "other.parquet"
+    pq.write_table(
+        table.replace_schema_metadata({**metadata, key: json.dumps({**record, "manifest_sha256": "ab" * 32})}), other
+    )
+    fewer = tmp_path / "fewer.jsonl"
+    fewer.write_text("".join(corpus.read_text().splitlines(keepends=True)[:-1]) + '{"_id": "new", "text": "seal"}\n')
+    cases = [
+        (
+            [str(toy_artifact), str(corpus), "--from-parquet", str(other)],
+            "made by the artifact with manifest sha256 abab",
+        ),
+        (
+            [str(toy_artifact), str(fewer), "--from-parquet", str(vectors)],
+            "1 passage(s) without a vector (first: 'new')",
+        ),
+    ]
+    for args, message in cases:
+        out = tmp_path / "refused"
+        assert main(["index", "build", *args, "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and not out.exists()
