@@ -156,7 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
         "in one process (--engine local) or on a cluster (ray, spark). Shards are written as they finish; a "
         "killed job rerun with the same arguments embeds only the unfinished shards.",
     )
-    corpus.add_argument("artifact", type=Path, help="artifact folder (each worker loads and verifies it)")
+    corpus.add_argument(
+        "artifact",
+        type=Path,
+        help="artifact folder every worker can read, or its .tar.gz bundle (edge-embed package), shipped to each "
+        "worker and verified there",
+    )
     corpus.add_argument("corpus", type=Path, help="BEIR folder, .jsonl, .parquet or a text file (one per line)")
     corpus.add_argument("-o", "--output", type=Path, required=True, help="the .parquet file to write")
     corpus.add_argument("--engine", choices=["local", "ray", "spark"], default="local", help="(default: local)")

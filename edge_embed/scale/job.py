@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +63,9 @@ def embed_corpus(
     """Embed every passage of ``corpus`` (BEIR folder, ``.jsonl``, ``.parquet`` or text lines) as a document and
     write ``output`` (Parquet: ``id``, ``embedding``) once all shards are done.
 
+    ``artifact`` is a folder every worker can read at that path, or a bundle (``edge-embed package``): its bytes
+    travel with the tasks and each worker process installs and verifies it once, so no shared filesystem is needed.
+
     Args:
         engine: ``local`` (one process), ``ray`` or ``spark``; the same worker code runs on each.
         workers: Worker processes (Ray actors, Spark tasks); local: 1. Default: cores / threads.
@@ -92,8 +98,9 @@ def embed_corpus(
     else:
         threads = threads or 1
         workers = workers or max(cores // threads, 1)
-    read_manifest(artifact)  # a clear error for a folder that is no artifact, before any cluster starts
-    sha = manifest_sha256(artifact)
+    bundle = artifact.read_bytes() if artifact.is_file() else None
+    with _verified_folder(artifact) as folder:  # a clear error for no artifact, before any cluster starts
+        sha = manifest_sha256(folder)
     documents = read_documents(corpus, text_field, id_field)
     ids = [d.id for d in documents]
     parts = PartsFolder(output, JobKey.of(sha, ids, shard_size, dim))
@@ -106,7 +113,9 @@ def embed_corpus(
         logger.info("resuming: %d of %d shards were finished by an earlier run", len(done), len(shards))
     todo = [s for s in shards if s.index not in done]
     started = time.perf_counter()
-    settings = WorkerSettings(str(artifact.absolute()), sha, threads=threads, batch_size=batch_size, dim=dim)
+    settings = WorkerSettings(
+        str(artifact.absolute()), sha, threads=threads, batch_size=batch_size, dim=dim, bundle=bundle
+    )
     bar = _bar(sum(len(s.ids) for s in todo), show_progress)
     try:
 
@@ -128,6 +137,19 @@ def embed_corpus(
     }
     parts.finish(len(shards), metadata)
     return CorpusJob(output, engine, len(ids), len(shards), len(done), time.perf_counter() - started, sha)
+
+
+@contextmanager
+def _verified_folder(artifact: Path) -> Iterator[Path]:
+    """The artifact folder itself, or a bundle installed (every sha256 checked) into a temporary folder."""
+    if not artifact.is_file():
+        read_manifest(artifact)
+        yield artifact
+        return
+    from edge_embed.deploy.bundle import install_artifact
+
+    with tempfile.TemporaryDirectory(prefix="edge-embed-bundle-") as tmp:
+        yield install_artifact(artifact, Path(tmp) / "artifact")
 
 
 def _bar(total: int, show: bool) -> Any:

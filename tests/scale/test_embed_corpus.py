@@ -13,7 +13,8 @@ import pytest
 
 from edge_embed import Embedder
 from edge_embed.cli.main import main
-from edge_embed.errors import InputError, IntegrityError
+from edge_embed.deploy.bundle import package_artifact
+from edge_embed.errors import ArtifactError, InputError, IntegrityError
 from edge_embed.index.documents import read_documents
 
 pytest.importorskip("pyarrow", reason="corpus embedding writes Parquet: needs the [scale] extra (pyarrow)")
@@ -133,12 +134,35 @@ def test_a_worker_with_a_damaged_artifact_fails_the_job(toy_artifact, corpus, tm
 @pytest.mark.parametrize("engine", ["ray", "spark"])
 def test_cluster_engines_in_local_mode_match_one_process(engine, toy_artifact, corpus, tmp_path):
     pytest.importorskip("ray" if engine == "ray" else "pyspark", reason=f"needs the [{engine}] extra")
-    out = tmp_path / f"{engine}.parquet"
-    job = embed_corpus(toy_artifact, corpus, out, engine, workers=2, threads=1, shard_size=40, batch_size=16)
     ids, expected = reference(toy_artifact, corpus)
-    result = read_corpus_vectors(out)
-    assert job.shards == 3 and result.ids == ids and result.metadata["engine"] == engine
-    assert np.abs(result.vectors - expected).max() <= 1e-6
+    bundle = package_artifact(toy_artifact, tmp_path / "toy.tar.gz")
+    # The folder on a path every worker reads, then the bundle shipped to the workers (no shared folder needed).
+    for name, artifact in (("folder", toy_artifact), ("bundle", bundle)):
+        out = tmp_path / f"{engine}-{name}.parquet"
+        job = embed_corpus(artifact, corpus, out, engine, workers=2, threads=1, shard_size=40, batch_size=16)
+        result = read_corpus_vectors(out)
+        assert job.shards == 3 and result.ids == ids and result.metadata["engine"] == engine
+        assert np.abs(result.vectors - expected).max() <= 1e-6
+
+
+def test_a_shipped_bundle_is_verified_where_it_is_unpacked(toy_artifact, corpus, tmp_path):
+    """The driver and every worker install the bundle with install_artifact's checks; a damaged one fails."""
+    from edge_embed.scale.worker import EmbedTexts, WorkerSettings
+
+    bundle = package_artifact(toy_artifact, tmp_path / "toy.tar.gz")
+    job = embed_corpus(bundle, corpus, tmp_path / "v.parquet")
+    ids, expected = reference(toy_artifact, corpus)
+    assert np.abs(read_corpus_vectors(job.output).vectors - expected).max() <= 1e-6
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    settings = WorkerSettings(str(bundle), job.manifest_sha256, bundle=bytes(data))
+    with pytest.raises(IntegrityError, match="its copy of the artifact fails verification"):
+        EmbedTexts(settings)
+    damaged = tmp_path / "damaged.tar.gz"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises((IntegrityError, ArtifactError)):
+        embed_corpus(damaged, corpus, tmp_path / "d.parquet")
+    assert not (tmp_path / "d.parquet").exists()
 
 
 def test_an_index_built_from_the_parquet_matches_one_built_by_embedding(toy_artifact, corpus, tmp_path, capsys):
