@@ -182,7 +182,9 @@ def _run_ray(shards: Sequence[Shard], worker: WorkerSettings, engine: EngineSett
 
     ray = _ray()
     connect_ray(engine.address, engine.workers, worker.threads)
-    block = max(worker.batch_size * 4, 64)  # blocks small enough to spread over every actor
+    total = sum(len(shard.texts) for shard in shards)
+    # One worker call per block: texts_per_call (sorted by length within it), or less so a small job reaches every actor
+    block = max(min(worker.texts_per_call, -(-total // (engine.workers * 4))), 1)
     tables = []
     for shard in shards:
         for start in range(0, len(shard.texts), block):
@@ -199,7 +201,7 @@ def _run_ray(shards: Sequence[Shard], worker: WorkerSettings, engine: EngineSett
     if not tables:
         return
     dataset = embed_ray(
-        ray.data.from_arrow(tables), worker, concurrency=engine.workers, batch_size=worker.batch_size, keep_text=False
+        ray.data.from_arrow(tables), worker, concurrency=engine.workers, batch_size=block, keep_text=False
     )
     pending: dict[int, tuple[Shard, dict[int, np.ndarray]]] = {shard.index: (shard, {}) for shard in shards}
     try:
@@ -269,7 +271,7 @@ def spark_udf(settings: WorkerSettings) -> Any:
         embed = EmbedTexts(settings)
         return lambda texts: embed([str(t) for t in texts])
 
-    return predict_batch_udf(make_predict_fn, return_type=ArrayType(FloatType()), batch_size=settings.batch_size)
+    return predict_batch_udf(make_predict_fn, return_type=ArrayType(FloatType()), batch_size=settings.texts_per_call)
 
 
 def _run_spark(shards: Sequence[Shard], worker: WorkerSettings, engine: EngineSettings, on_shard: OnShard) -> None:

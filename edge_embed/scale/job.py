@@ -59,6 +59,7 @@ def embed_corpus(
     id_field: str = "_id",
     overwrite: bool = False,
     show_progress: bool = False,
+    install_root: str | Path | None = None,
 ) -> CorpusJob:
     """Embed every passage of ``corpus`` (BEIR folder, ``.jsonl``, ``.parquet`` or text lines) as a document and
     write ``output`` (Parquet: ``id``, ``embedding``) once all shards are done.
@@ -72,6 +73,8 @@ def embed_corpus(
         threads: onnxruntime threads per worker. Default: 1 per worker on a cluster engine, every core locally.
         address: The cluster (Ray: ``auto`` or ``ray://host:10001``; Spark: a master URL); None starts a local one.
         shard_size: Passages per shard: the unit written as it completes, and skipped when a killed job reruns.
+        install_root: Where workers unpack a bundle, once per machine and artifact (reused by later jobs);
+            default ``edge-embed-artifacts-<uid>`` in the system's temporary folder.
 
     Raises:
         InputError: For a missing corpus or text column, an existing output (without ``overwrite``), bad
@@ -114,7 +117,13 @@ def embed_corpus(
     todo = [s for s in shards if s.index not in done]
     started = time.perf_counter()
     settings = WorkerSettings(
-        str(artifact.absolute()), sha, threads=threads, batch_size=batch_size, dim=dim, bundle=bundle
+        str(artifact.absolute()),
+        sha,
+        threads=threads,
+        batch_size=batch_size,
+        dim=dim,
+        bundle=bundle,
+        install_root=None if install_root is None else str(Path(install_root).absolute()),
     )
     bar = _bar(sum(len(s.ids) for s in todo), show_progress)
     try:

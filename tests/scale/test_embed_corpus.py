@@ -137,12 +137,18 @@ def test_cluster_engines_in_local_mode_match_one_process(engine, toy_artifact, c
     ids, expected = reference(toy_artifact, corpus)
     bundle = package_artifact(toy_artifact, tmp_path / "toy.tar.gz")
     # The folder on a path every worker reads, then the bundle shipped to the workers (no shared folder needed).
+    installed = tmp_path / "installed"
     for name, artifact in (("folder", toy_artifact), ("bundle", bundle)):
         out = tmp_path / f"{engine}-{name}.parquet"
-        job = embed_corpus(artifact, corpus, out, engine, workers=2, threads=1, shard_size=40, batch_size=16)
+        job = embed_corpus(
+            artifact, corpus, out, engine, workers=2, threads=1, shard_size=40, batch_size=16, install_root=installed
+        )
         result = read_corpus_vectors(out)
         assert job.shards == 3 and result.ids == ids and result.metadata["engine"] == engine
         assert np.abs(result.vectors - expected).max() <= 1e-6
+    # Two worker processes, one unpacked copy on this machine, and no bundle bytes left behind.
+    assert [p.suffix for p in installed.iterdir() if p.is_dir()] == [""]
+    assert not list(installed.glob("*.tar.gz"))
 
 
 def test_a_shipped_bundle_is_verified_where_it_is_unpacked(toy_artifact, corpus, tmp_path):
@@ -150,19 +156,43 @@ def test_a_shipped_bundle_is_verified_where_it_is_unpacked(toy_artifact, corpus,
     from edge_embed.scale.worker import EmbedTexts, WorkerSettings
 
     bundle = package_artifact(toy_artifact, tmp_path / "toy.tar.gz")
-    job = embed_corpus(bundle, corpus, tmp_path / "v.parquet")
+    job = embed_corpus(bundle, corpus, tmp_path / "v.parquet", install_root=tmp_path / "i")
     ids, expected = reference(toy_artifact, corpus)
     assert np.abs(read_corpus_vectors(job.output).vectors - expected).max() <= 1e-6
     data = bytearray(bundle.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    settings = WorkerSettings(str(bundle), job.manifest_sha256, bundle=bytes(data))
+    settings = WorkerSettings(str(bundle), job.manifest_sha256, bundle=bytes(data), install_root=str(tmp_path / "i"))
     with pytest.raises(IntegrityError, match="its copy of the artifact fails verification"):
         EmbedTexts(settings)
     damaged = tmp_path / "damaged.tar.gz"
     damaged.write_bytes(bytes(data))
     with pytest.raises((IntegrityError, ArtifactError)):
-        embed_corpus(damaged, corpus, tmp_path / "d.parquet")
+        embed_corpus(damaged, corpus, tmp_path / "d.parquet", install_root=tmp_path / "i")
     assert not (tmp_path / "d.parquet").exists()
+
+
+def test_a_cached_copy_is_reused_and_replaced_when_damaged(toy_artifact, tmp_path, monkeypatch):
+    """Worker processes of one machine share one unpacked copy per artifact; one damaged since is unpacked again."""
+    from edge_embed.lineage.manifest import manifest_sha256
+    from edge_embed.scale import worker
+
+    bundle = package_artifact(toy_artifact, tmp_path / "toy.tar.gz")
+    root = tmp_path / "installed"
+    settings = worker.WorkerSettings(
+        str(bundle), manifest_sha256(toy_artifact), bundle=bundle.read_bytes(), install_root=str(root)
+    )
+    expected = Embedder.load(toy_artifact).embed(["pump seal leak"])
+    for _ in range(2):  # a second worker process: nothing in its memory, the copy on disk is reused
+        monkeypatch.setattr(worker, "_INSTALLED", {})
+        assert np.array_equal(worker.EmbedTexts(settings)(["pump seal leak"]), expected)
+    (copy,) = [p for p in root.iterdir() if p.is_dir()]
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in toy_artifact.iterdir())
+    with (copy / "tokenizer.json").open("ab") as handle:
+        handle.write(b" ")
+    monkeypatch.setattr(worker, "_INSTALLED", {})
+    assert np.array_equal(worker.EmbedTexts(settings)(["pump seal leak"]), expected)
+    assert (copy / "tokenizer.json").read_bytes() == (toy_artifact / "tokenizer.json").read_bytes()
+    assert not list(root.glob("*.tar.gz"))
 
 
 def test_an_index_built_from_the_parquet_matches_one_built_by_embedding(toy_artifact, corpus, tmp_path, capsys):
