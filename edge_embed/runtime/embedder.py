@@ -314,6 +314,42 @@ class Embedder:
         vectors = quantize(self._embed_all(sentences, options, show_progress_bar), options.precision)
         return vectors[0] if isinstance(sentences, str) else vectors
 
+    def embed_tokens(
+        self,
+        encodings: Sequence[Encoding],
+        batch_size: int = 32,
+        kind: TextKind | str = TextKind.DOCUMENT,
+        max_batch_tokens: int | None = DEFAULT_MAX_BATCH_TOKENS,
+        *,
+        dim: int | None = None,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+    ) -> np.ndarray:
+        """Embed texts already tokenized by :meth:`tokenize`, with their prompt prepended, in their order.
+
+        For callers that need the tokens anyway (a service counting ``usage`` or refusing truncation, as TEI's
+        router does): the texts are tokenized once. ``kind``, ``prompt_name`` or ``prompt`` must name the prompt
+        the texts were tokenized with, so its tokens are left out of pooling where the model does so.
+
+        Returns:
+            float32 ``(len(encodings), dim)``, as :meth:`embed` gives for the same texts.
+
+        Raises:
+            InputError: If an item is not a tokenizers ``Encoding``, or an argument is out of range.
+        """
+        options = self._options(
+            batch_size, max_batch_tokens, kind, prompt_name, prompt, dim, normalize, Precision.FLOAT32
+        )
+        for index, encoding in enumerate(encodings):
+            if not isinstance(encoding, Encoding):
+                raise InputError(
+                    f"encodings[{index}] is {type(encoding).__name__}, not a tokenizers Encoding from tokenize()"
+                )
+        if not encodings:
+            return np.empty((0, options.dim), dtype=np.float32)
+        return self._embed_encodings(encodings, options, None)
+
     def token_count(
         self,
         texts: Iterable[str] | str,
@@ -447,18 +483,22 @@ class Embedder:
     ) -> Iterator[np.ndarray]:
         """Embed ``texts`` a chunk at a time; yield each chunk's float32 vectors in input order."""
         for chunk in _text_chunks(texts, chunk_size):
-            out = np.empty((len(chunk), options.dim), dtype=np.float32)
             encodings = self.tokenize([options.prompt + t for t in chunk] if options.prompt else chunk)
-            for rows in length_sorted_batches(encodings, options.batch_size, options.max_batch_tokens):
-                input_ids, attention_mask = self._pad([encodings[r] for r in rows])
-                output = self._run(input_ids, attention_mask)
-                if options.skip_tokens:
-                    attention_mask = attention_mask.copy()
-                    attention_mask[:, : options.skip_tokens] = 0
-                out[rows] = self._finish(self._pool(output, attention_mask), options)
-                if progress is not None:
-                    progress.update(len(rows))
-            yield out
+            yield self._embed_encodings(encodings, options, progress)
+
+    def _embed_encodings(self, encodings: Sequence[Encoding], options: _CallOptions, progress: Any) -> np.ndarray:
+        """Float32 vectors of tokenized texts, in their order: length-sorted batches, run, pool, finish."""
+        out = np.empty((len(encodings), options.dim), dtype=np.float32)
+        for rows in length_sorted_batches(encodings, options.batch_size, options.max_batch_tokens):
+            input_ids, attention_mask = self._pad([encodings[r] for r in rows])
+            output = self._run(input_ids, attention_mask)
+            if options.skip_tokens:
+                attention_mask = attention_mask.copy()
+                attention_mask[:, : options.skip_tokens] = 0
+            out[rows] = self._finish(self._pool(output, attention_mask), options)
+            if progress is not None:
+                progress.update(len(rows))
+        return out
 
     def _pad(self, encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
         """Pad encodings to the longest one; return ``(input_ids, attention_mask)`` as int64."""

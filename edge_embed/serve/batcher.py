@@ -1,10 +1,12 @@
 """Dynamic micro-batching: concurrent requests share onnxruntime calls, run on one model thread off the event loop.
 
-Each request becomes a job in one queue. The runner takes the first job, adds queued ones while they fit in the
-request and token budgets (waiting up to ``max_wait_ms`` for more), and embeds the batch on the model thread; a job
-larger than the token budget runs alone, so nothing waits forever. Jobs with different prompts share a batch but
-not a graph call (the prompt is part of the text). Admission is bounded: past ``max_concurrent_requests`` queued or
-running jobs a request is refused at once (:class:`Overloaded`) instead of queueing without end.
+Each request becomes a job in one queue, holding its texts already tokenized (the HTTP layer needs the tokens anyway,
+for the budget and ``usage``, so the model thread does not tokenize them again). The runner takes the first job,
+adds queued ones while they fit in the request and token budgets (waiting up to ``max_wait_ms`` for more), and
+embeds the batch on the model thread; a job larger than the token budget runs alone, so nothing waits forever. Jobs
+with different prompts share a batch but not a graph call (the prompt is part of the text). Admission is bounded:
+past ``max_concurrent_requests`` queued or running jobs a request is refused at once (:class:`Overloaded`) instead
+of queueing without end.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from tokenizers import Encoding
 
 from edge_embed.serve.metrics import ServeMetrics
 from edge_embed.serve.settings import ServeSettings
 
 logger = logging.getLogger(__name__)
 
-# Embeds texts with one prompt: full-width, un-normalized pooled vectors in input order.
-EmbedFunction = Callable[[list[str], str], np.ndarray]
+# Embeds tokenized texts (tokenized with the prompt given): full-width, un-normalized pooled vectors in input order.
+EmbedFunction = Callable[[list[Encoding], str], np.ndarray]
 
 
 class Overloaded(Exception):
@@ -32,7 +35,7 @@ class Overloaded(Exception):
 
 @dataclass
 class _Job:
-    texts: Sequence[str]
+    encodings: Sequence[Encoding]
     prompt: str
     tokens: int
     future: asyncio.Future[np.ndarray] = field(repr=False)
@@ -68,8 +71,8 @@ class MicroBatcher:
         """Run ``work`` on the model thread (warm-up, or work that must not overlap a batch)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
-    async def embed(self, texts: Sequence[str], prompt: str, tokens: int) -> np.ndarray:
-        """Full-width pooled vectors of ``texts``, computed in some batch.
+    async def embed(self, encodings: Sequence[Encoding], prompt: str, tokens: int) -> np.ndarray:
+        """Full-width pooled vectors of tokenized texts (``prompt`` included), computed in some batch.
 
         Raises:
             Overloaded: If ``max_concurrent_requests`` jobs are already queued or running.
@@ -78,7 +81,7 @@ class MicroBatcher:
             raise RuntimeError("the batcher is not started")
         if self._pending >= self._settings.max_concurrent_requests:
             raise Overloaded(f"{self._pending} requests are queued or running; retry later")
-        job = _Job(texts, prompt, tokens, asyncio.get_running_loop().create_future())
+        job = _Job(encodings, prompt, tokens, asyncio.get_running_loop().create_future())
         self._pending += 1
         self._metrics.queue_depth.set(self._pending)
         try:
@@ -139,12 +142,12 @@ class MicroBatcher:
             by_prompt.setdefault(job.prompt, []).append(i)
         results: list[np.ndarray | None] = [None] * len(batch)
         for prompt, members in by_prompt.items():
-            texts = [text for i in members for text in batch[i].texts]
-            vectors = self._embed(texts, prompt)
+            encodings = [encoding for i in members for encoding in batch[i].encodings]
+            vectors = self._embed(encodings, prompt)
             start = 0
             for i in members:
-                count = len(batch[i].texts)
+                count = len(batch[i].encodings)
                 results[i] = vectors[start : start + count]
                 start += count
-        self._metrics.batch_texts.observe(sum(len(job.texts) for job in batch))
+        self._metrics.batch_texts.observe(sum(len(job.encodings) for job in batch))
         return [r for r in results if r is not None]

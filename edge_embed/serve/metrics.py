@@ -44,6 +44,13 @@ class ServeMetrics:
             "edge_embed_tokens", "Tokens embedded (prompt and special tokens included)", registry=self.registry
         )
 
+    def declare_routes(self, routes: list[str]) -> None:
+        """Start each route's series at zero (Prometheus' advice: a series that appears only with its first request
+        breaks rate() over it, and creating it would fall on that first request)."""
+        for route in routes:
+            self.requests.labels(route, "200")
+            self.latency.labels(route)
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tokenizers import Encoding
 
 from edge_embed import __version__
 from edge_embed.index import Hit, VectorIndex
@@ -82,14 +83,17 @@ class EmbeddingService:
             Overloaded: If the queue is full.
         """
         prompt = self.embedder.resolve_prompt(kind, prompt_name, None)
-        lengths, overflowing = await self._token_lengths(texts, prompt)
-        if refuse_truncation and overflowing is not None:
-            limit = self.embedder.manifest.max_seq_length
-            raise RequestError(
-                413, f"inputs[{overflowing}] is longer than the model's {limit} tokens; send truncate: true to cut it"
-            )
-        tokens = int(sum(lengths))
-        raw = await self.batcher.embed(texts, prompt, tokens)
+        encodings = await self._tokenize(texts, prompt)
+        if refuse_truncation:
+            overflowing = next((i for i, e in enumerate(encodings) if e.overflowing), None)
+            if overflowing is not None:
+                limit = self.embedder.manifest.max_seq_length
+                raise RequestError(
+                    413,
+                    f"inputs[{overflowing}] is longer than the model's {limit} tokens; send truncate: true to cut it",
+                )
+        tokens = sum(len(e) for e in encodings)
+        raw = await self.batcher.embed(encodings, prompt, tokens)
         width = dimensions or self.width
         vectors = raw[:, :width] if width < raw.shape[1] else raw
         if self.embedder.manifest.normalize if normalize_output is None else normalize_output:
@@ -160,25 +164,21 @@ class EmbeddingService:
             "version": __version__,
         }
 
-    async def _token_lengths(self, texts: Sequence[str], prompt: str) -> tuple[list[int], int | None]:
-        """Tokens per text as the model reads them, and the index of the first text it truncates (or None)."""
+    async def _tokenize(self, texts: Sequence[str], prompt: str) -> list[Encoding]:
+        """The texts as the model reads them (prompt included, truncated): tokenized once per request, here, for
+        the token budget, ``usage`` and the truncation check, and handed to the model thread as they are."""
+        with_prompt = [prompt + t for t in texts] if prompt else list(texts)
+        if sum(len(t) for t in with_prompt) <= _INLINE_TOKENIZE_CHARS:
+            return self.embedder.tokenize(with_prompt)
+        return await asyncio.to_thread(self.embedder.tokenize, with_prompt)
 
-        def count() -> tuple[list[int], int | None]:
-            encodings = self.embedder.tokenize([prompt + t for t in texts] if prompt else list(texts))
-            first = next((i for i, e in enumerate(encodings) if e.overflowing), None)
-            return [len(e) for e in encodings], first
-
-        if sum(len(t) for t in texts) <= _INLINE_TOKENIZE_CHARS:
-            return count()
-        return await asyncio.to_thread(count)
-
-    def _embed_raw(self, texts: list[str], prompt: str) -> np.ndarray:
-        return self.embedder.embed(texts, prompt=prompt, normalize=False)
+    def _embed_raw(self, encodings: list[Encoding], prompt: str) -> np.ndarray:
+        return self.embedder.embed_tokens(encodings, prompt=prompt, normalize=False)
 
     def _warm_up(self) -> np.ndarray:
         """A batch of one, a full batch of short texts and one text at the model's length: the shapes to come."""
         longest = " ".join(["maintenance"] * self.embedder.manifest.max_seq_length)
         for texts in (["warm-up"], ["warm-up query"] * 32, [longest]):
-            vectors = self._embed_raw(texts, "")
+            vectors = self._embed_raw(self.embedder.tokenize(texts), "")
         logger.info("warmed up %s", self.model_name)
         return vectors

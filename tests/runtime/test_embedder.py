@@ -177,3 +177,18 @@ def test_manifest_roundtrip_keeps_every_field(toy_artifact):
     manifest = read_manifest(toy_artifact)
     write_manifest(toy_artifact, manifest)
     assert read_manifest(toy_artifact) == manifest
+
+
+def test_embed_tokens_gives_embed_s_vectors_for_the_same_tokenized_texts(tmp_path):
+    """A caller that tokenized already (the service) gets exactly embed()'s vectors, prompt tokens left out."""
+    folder = make_toy_artifact(tmp_path / "excluded", prompts={"query": "alarm "}, include_prompt=False)
+    embedder = Embedder.load(folder)
+    encodings = embedder.tokenize(["alarm " + t for t in TEXTS])
+    np.testing.assert_array_equal(
+        embedder.embed_tokens(encodings, kind="query", batch_size=2), embedder.embed(TEXTS, kind="query")
+    )
+    plain = embedder.embed_tokens(embedder.tokenize(TEXTS), prompt="", normalize=False, dim=4)
+    np.testing.assert_array_equal(plain, embedder.embed(TEXTS, prompt="", normalize=False, dim=4))
+    assert embedder.embed_tokens([]).shape == (0, DIM)
+    with pytest.raises(InputError, match=r"encodings\[1\] is str"):
+        embedder.embed_tokens([encodings[0], "pump"])

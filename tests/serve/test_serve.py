@@ -114,7 +114,11 @@ def test_health_info_models_and_metrics(url, embedder, artifact):
         metrics = http.get("/metrics")
         assert metrics.headers["content-type"].startswith("text/plain")
         text = metrics.text
-    assert 'edge_embed_requests_total{route="/embed",status="200"}' in text
+    embed_ok = next(line for line in text.splitlines() if line.startswith('edge_embed_requests_total{route="/embed"'))
+    assert 'status="200"' in embed_ok and float(embed_ok.split()[-1]) >= 1
+    # Every route's series exists from the start (at zero), not only once a request created it.
+    assert 'edge_embed_requests_total{route="/feedback",status="200"} 0.0' in text
+    assert 'edge_embed_request_duration_seconds_count{route="/feedback"} 0.0' in text
     assert "edge_embed_batch_requests_bucket" in text and "edge_embed_batch_tokens_sum" in text
     assert "edge_embed_queue_depth 0.0" in text and "edge_embed_request_duration_seconds_bucket" in text
 
