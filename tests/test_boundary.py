@@ -84,3 +84,14 @@ def test_probe_detects_a_heavy_import(toy_artifact):
     pytest.importorskip("onnx")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == ["onnx"]
+
+
+def test_an_openvino_artifact_runs_on_the_lean_side(toy_artifact, tmp_path):
+    """pip install 'edge-embed[openvino]': an OpenVINO artifact loads, embeds, serves and indexes without torch."""
+    pytest.importorskip("openvino", reason="the OpenVINO backend needs the [openvino] extra")
+    from edge_embed.lineage.manifest import Backend, read_manifest
+    from edge_embed.quantize import QuantizationConfig, quantize_artifact
+
+    artifact = quantize_artifact(toy_artifact, tmp_path / "ov", QuantizationConfig.for_target("openvino-fp32")).path
+    assert read_manifest(artifact).graph.backend is Backend.OPENVINO
+    assert _loaded_heavy_modules(artifact) == []

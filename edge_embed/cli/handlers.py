@@ -106,6 +106,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         calibration=args.calibration_method,
         calibration_size=args.calibration_size,
         block_size=args.block_size,
+        nncf_preset=args.nncf_preset,
         nodes_to_exclude=args.exclude_nodes,
     )
     # Read every input before any work, so bad data fails in a second, not after quantizing.
@@ -147,8 +148,11 @@ def run_quantize(args: argparse.Namespace) -> int:
         rows[1].append(result.gate.child["ndcg@10"])
     headers = ["artifact", "precision", "model MB", "size"] + (["ndcg@10"] if result.gate else [])
     print(format_table(headers, rows))
-    if result.auto:
+    if "kept_fp32" in result.auto:
         print(f"kept in fp32 by --auto: {', '.join(result.auto['kept_fp32'])}")
+    elif "accuracy_control" in result.auto:
+        control = result.auto["accuracy_control"]
+        print(f"NNCF accuracy control: {control['evaluations']} evaluations of the gate's metric")
     return 0
 
 

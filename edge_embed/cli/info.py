@@ -25,6 +25,11 @@ def format_manifest(folder: Path, manifest: Manifest) -> str:
         ("format version", str(manifest.format_version)),
         ("created", manifest.created_at),
         ("precision", graph.precision),
+        (
+            "engine",
+            graph.backend.value
+            + (f" (computes in {graph.inference_precision.value})" if graph.inference_precision else ""),
+        ),
         ("embedding dim", str(manifest.embedding_dim)),
         ("matryoshka dims", ", ".join(map(str, manifest.matryoshka_dims)) or "-"),
         ("max seq length", str(manifest.max_seq_length)),

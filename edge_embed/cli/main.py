@@ -184,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("artifact", type=Path, help="the fp32 artifact folder")
     quantize.add_argument("-o", "--output", type=Path, required=True, help="artifact folder to create")
     quantize.add_argument(
-        "--method", default="dynamic-int8", help="dynamic-int8 (default), static-int8, fp16 or int4-weights"
+        "--method",
+        default="dynamic-int8",
+        help="dynamic-int8 (default), static-int8, fp16, int4-weights; OpenVINO artifacts: openvino-int8 (NNCF, "
+        "calibrated on --calibration), openvino-fp32, openvino-bf16",
     )
     quantize.add_argument(
         "--target", default="auto", help="CPU preset: auto (this CPU), avx2, avx512, avx512_vnni, arm64"
@@ -202,7 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quantize.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
     quantize.add_argument("--reduce-range", action="store_true", help="7-bit weights (older CPUs without VNNI)")
-    quantize.add_argument("--calibration", type=Path, help="static-int8: a BEIR folder, .txt or .jsonl of domain texts")
+    quantize.add_argument(
+        "--calibration", type=Path, help="static-int8, openvino-int8: a BEIR folder, .txt or .jsonl of domain texts"
+    )
+    quantize.add_argument(
+        "--nncf-preset", default="mixed", help="openvino-int8: mixed (default; asymmetric activations) or performance"
+    )
     quantize.add_argument("--calibration-split", help="BEIR folder: only passages of this split (e.g. train)")
     quantize.add_argument(
         "--calibration-size", type=_positive_int, default=128, help="most calibration texts (default 128)"

@@ -39,6 +39,25 @@ class OutputKind(str, Enum):
     SENTENCE_EMBEDDING = "sentence_embedding"  # (batch, dim): pooling ran inside the graph
 
 
+class Backend(str, Enum):
+    """The inference engine that runs an artifact's graph on the device."""
+
+    ONNXRUNTIME = "onnxruntime"  # model.onnx (+ model.onnx_data): the default, in the base install
+    OPENVINO = "openvino"  # OpenVINO IR, model.xml + model.bin: ``pip install 'edge-embed[openvino]'``
+
+
+class InferencePrecision(str, Enum):
+    """The precision OpenVINO computes a graph's floating-point layers in (its ``INFERENCE_PRECISION_HINT``)."""
+
+    F32 = "f32"
+    BF16 = "bf16"  # fp32 weights computed in bfloat16 where the CPU has it: near-lossless, about twice as fast
+
+
+# GraphSpec fields left out of the manifest at their default, so the bytes (and seals) of artifacts written before
+# they existed stay exactly what the runtime writes.
+_OMITTED_DEFAULTS = {"backend": "onnxruntime", "inference_precision": None}
+
+
 @dataclass(frozen=True)
 class GraphSpec:
     """Which graph to run, which output to read, and what the graph already does."""
@@ -49,7 +68,9 @@ class GraphSpec:
     input_names: tuple[str, ...]
     precision: str = "fp32"
     file: str = MODEL_FILE
-    external_data: str | None = None  # weights beside the graph: onnxruntime maps them instead of copying
+    external_data: str | None = None  # weights beside the graph: the engine maps them instead of copying
+    backend: Backend = Backend.ONNXRUNTIME
+    inference_precision: InferencePrecision | None = None  # OpenVINO only; f32 when None
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -67,6 +88,12 @@ class GraphSpec:
         for name in self.input_names:
             _require("graph.input_names[]", name, str)
         object.__setattr__(self, "output_kind", OutputKind(self.output_kind))
+        object.__setattr__(self, "backend", _choice("graph.backend", Backend, self.backend))
+        if self.inference_precision is not None:
+            precision = _choice("graph.inference_precision", InferencePrecision, self.inference_precision)
+            object.__setattr__(self, "inference_precision", precision)
+            if self.backend is not Backend.OPENVINO:
+                raise ArtifactError("manifest graph.inference_precision applies to the openvino backend only")
         object.__setattr__(self, "input_names", tuple(self.input_names))
         if "input_ids" not in self.input_names:
             raise ArtifactError(f"manifest graph.input_names {list(self.input_names)} lacks 'input_ids'")
@@ -176,7 +203,11 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the manifest as JSON-ready data (enums as their string values)."""
-        return json.loads(json.dumps(dataclasses.asdict(self), default=_enum_value))
+        data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self), default=_enum_value))
+        for name, default in _OMITTED_DEFAULTS.items():
+            if data["graph"].get(name) == default:
+                del data["graph"][name]
+        return data
 
     def to_json(self) -> bytes:
         """Return the canonical bytes written to ``edge_embed.json``."""
@@ -247,6 +278,14 @@ def _require(field_name: str, value: object, *kinds: type) -> None:
     if wrong_bool or not isinstance(value, kinds):
         expected = " or ".join(dict.fromkeys("list" if k is tuple else k.__name__ for k in kinds))
         raise ArtifactError(f"manifest {field_name} must be {expected}, got {type(value).__name__} {value!r:.40}")
+
+
+def _choice(field_name: str, kind: type[Enum], value: object) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(v.value) for v in kind)
+        raise ArtifactError(f"manifest {field_name} {value!r} is not one of: {allowed}") from None
 
 
 def _enum_value(value: object) -> object:

@@ -22,6 +22,21 @@ class Method(str, Enum):
     STATIC_INT8 = "static-int8"
     FP16 = "fp16"
     INT4_WEIGHTS = "int4-weights"
+    # OpenVINO artifacts (IR graph, run by OpenVINO on the device): NNCF's post-training int8 calibrated on domain
+    # texts, and the fp32 graph converted as it is, computed in f32 or (where the CPU has it) bf16.
+    OPENVINO_INT8 = "openvino-int8"
+    OPENVINO_FP32 = "openvino-fp32"
+    OPENVINO_BF16 = "openvino-bf16"
+
+    @property
+    def openvino(self) -> bool:
+        """Whether the method makes an OpenVINO artifact."""
+        return self in (Method.OPENVINO_INT8, Method.OPENVINO_FP32, Method.OPENVINO_BF16)
+
+    @property
+    def needs_calibration(self) -> bool:
+        """Whether the method fixes activation scales from domain texts."""
+        return self in (Method.STATIC_INT8, Method.OPENVINO_INT8)
 
 
 class CpuTarget(str, Enum):
@@ -47,6 +62,13 @@ class ActivationScale(str, Enum):
 
     PER_TOKEN = "per-token"  # a text's vector never depends on its batch-mates (edge_embed/quantize/per_token.py)
     PER_TENSOR = "per-tensor"  # onnxruntime's default: one scale for the whole batch, padding included
+
+
+class NncfPreset(str, Enum):
+    """NNCF's int8 schemes (``nncf.QuantizationPreset``)."""
+
+    MIXED = "mixed"  # symmetric weights, asymmetric activations: keeps the one-sided ranges after GELU/softmax
+    PERFORMANCE = "performance"  # symmetric weights and activations
 
 
 class GraphOptimization(str, Enum):
@@ -85,6 +107,7 @@ class QuantizationConfig:
     calibration: CalibrationMethod = CalibrationMethod.MINMAX
     calibration_size: int = 128
     block_size: int = 32
+    nncf_preset: NncfPreset = NncfPreset.MIXED
     nodes_to_exclude: tuple[str, ...] = ()
     target_supported: bool = True
     notes: tuple[str, ...] = field(default=())
@@ -96,6 +119,7 @@ class QuantizationConfig:
             ("optimize", GraphOptimization),
             ("activations", ActivationScale),
             ("calibration", CalibrationMethod),
+            ("nncf_preset", NncfPreset),
         ):
             value = getattr(self, name)
             try:
@@ -163,6 +187,9 @@ class QuantizationConfig:
             Method.STATIC_INT8: "int8-static",
             Method.FP16: "fp16",
             Method.INT4_WEIGHTS: "int4-weights",
+            Method.OPENVINO_INT8: f"int8-openvino-{self.nncf_preset.value}",
+            Method.OPENVINO_FP32: "fp32-openvino",
+            Method.OPENVINO_BF16: "bf16-openvino",
         }[self.method]
         if self.method is Method.DYNAMIC_INT8 and self.activations is ActivationScale.PER_TENSOR:
             label += "-per-tensor"

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,8 @@ from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.lineage.manifest import (
     EXTERNAL_DATA_FILE,
     MODEL_FILE,
+    Backend,
+    InferencePrecision,
     Manifest,
     hash_artifact_files,
     manifest_sha256,
@@ -28,6 +31,7 @@ from edge_embed.lineage.manifest import (
 from edge_embed.quantize.config import GraphOptimization, Method, QuantizationConfig
 from edge_embed.quantize.gate import GateResult, run_gate
 from edge_embed.quantize.graph import check_optimized, optimize_graph, quantize_graph, single_file_copy
+from edge_embed.quantize.openvino import IR_FILE, IR_WEIGHTS_FILE
 from edge_embed.runtime.embedder import Embedder
 from edge_embed.runtime.precision import RANGES_CHECK, ranges_record
 from edge_embed.versions import package_versions
@@ -98,56 +102,17 @@ def quantize_artifact(
     parent_embedder = Embedder.load(parent, verify=False)
     texts = calibration.texts if calibration else None
     with atomic_dir(output, overwrite=overwrite) as tmp:
-        scratch = tmp / ".work"
-        scratch.mkdir()
-        source = scratch / "source.onnx"
-        if config.optimize is GraphOptimization.NONE:
-            single_file_copy(parent / parent_manifest.graph.file, source)
-        else:
-            optimize_graph(
-                parent / parent_manifest.graph.file,
-                source,
-                config.optimize,
-                parent_manifest.source.get("architecture") or {},
-                separate_projections=config.per_token,
-            )
-            check_optimized(parent_embedder, source)
         shutil.copy(parent / parent_manifest.tokenizer.file, tmp / parent_manifest.tokenizer.file)
-
-        def build(cfg: QuantizationConfig) -> Manifest:
-            logger.info("quantizing %s: %s", parent, cfg.precision)
-            quantize_graph(source, scratch / "quantized.onnx", cfg, texts, parent_embedder)
-            _publish_graph(scratch / "quantized.onnx", tmp)
-            manifest = _child_manifest(parent, parent_manifest, tmp, cfg, calibration)
-            write_manifest(tmp, manifest)
-            return manifest
-
-        manifest = build(config)
-        gate: GateResult | None = None
-        auto_report: dict[str, Any] = {}
-        if eval_dataset is not None:
-            gate = run_gate(parent, tmp, eval_dataset, max_drop, batch_size)
-            logger.info("gate: %s", gate.describe())
-            if not gate.passed and auto:
-                from edge_embed.quantize.auto import keep_sensitive_nodes
-
-                _, gate, auto_report = keep_sensitive_nodes(
-                    source,
-                    parent,
-                    tmp,
-                    config,
-                    parent_embedder,
-                    eval_dataset,
-                    max_drop,
-                    batch_size,
-                    rebuild=build,
-                )
-            if not gate.passed:
-                raise GateError(
-                    f"accuracy gate failed: {gate.describe()}; no artifact was written "
-                    "(try --auto, another --method, or a larger --max-drop)"
-                )
-            manifest = read_manifest(tmp)  # --auto may have rebuilt the child with another recipe
+        child = _ChildRequest(parent, parent_manifest, parent_embedder, tmp, texts, calibration)
+        if config.method.openvino:
+            manifest, gate, auto_report = _openvino_child(child, config, eval_dataset, max_drop, auto, batch_size)
+        else:
+            manifest, gate, auto_report = _onnx_child(child, config, eval_dataset, max_drop, auto, batch_size)
+        if gate is not None and not gate.passed:
+            raise GateError(
+                f"accuracy gate failed: {gate.describe()}; no artifact was written "
+                "(try --auto, another --method, or a larger --max-drop)"
+            )
         checks = {"gate": gate.to_dict()} if gate else {}
         if auto_report:
             checks["auto"] = auto_report
@@ -155,13 +120,132 @@ def quantize_artifact(
             passages = list(eval_dataset.corpus.values())[:_RANGE_PASSAGES]
             vectors = Embedder(tmp, verify=False).embed(passages, batch_size=batch_size)
             checks[RANGES_CHECK] = ranges_record(vectors, f"{eval_dataset.name}/{eval_dataset.split} passages")
-        shutil.rmtree(scratch)
         manifest = manifest.replace(checks=checks)
         write_manifest(tmp, manifest)
     return QuantizeResult(path=Path(output), manifest=manifest, gate=gate, auto=auto_report)
 
 
 _RANGE_PASSAGES = 512  # passages of the gate's data the output ranges are calibrated on
+
+
+@dataclass(frozen=True)
+class _ChildRequest:
+    """What every way of building a child artifact starts from."""
+
+    parent: Path
+    parent_manifest: Manifest
+    parent_embedder: Embedder
+    folder: Path  # the child's temporary folder (tokenizer already copied)
+    texts: list[str] | None
+    calibration: TextSample | None
+
+
+def _onnx_child(
+    child: _ChildRequest,
+    config: QuantizationConfig,
+    eval_dataset: RetrievalDataset | None,
+    max_drop: float,
+    auto: bool,
+    batch_size: int,
+) -> tuple[Manifest, GateResult | None, dict[str, Any]]:
+    """An onnxruntime child: the parent's graph fused (where it helps), quantized by onnxruntime, gated; with
+    ``auto``, the nodes the gate cannot afford kept in fp32."""
+    parent, parent_manifest, tmp = child.parent, child.parent_manifest, child.folder
+    scratch = tmp / ".work"
+    scratch.mkdir()
+    source = scratch / "source.onnx"
+    if config.optimize is GraphOptimization.NONE:
+        single_file_copy(parent / parent_manifest.graph.file, source)
+    else:
+        optimize_graph(
+            parent / parent_manifest.graph.file,
+            source,
+            config.optimize,
+            parent_manifest.source.get("architecture") or {},
+            separate_projections=config.per_token,
+        )
+        check_optimized(child.parent_embedder, source)
+
+    def build(cfg: QuantizationConfig) -> Manifest:
+        logger.info("quantizing %s: %s", parent, cfg.precision)
+        quantize_graph(source, scratch / "quantized.onnx", cfg, child.texts, child.parent_embedder)
+        _publish_graph(scratch / "quantized.onnx", tmp)
+        manifest = _child_manifest(child, tmp, cfg)
+        write_manifest(tmp, manifest)
+        return manifest
+
+    manifest = build(config)
+    gate: GateResult | None = None
+    auto_report: dict[str, Any] = {}
+    if eval_dataset is not None:
+        gate = run_gate(parent, tmp, eval_dataset, max_drop, batch_size)
+        logger.info("gate: %s", gate.describe())
+        if not gate.passed and auto:
+            from edge_embed.quantize.auto import keep_sensitive_nodes
+
+            _, gate, auto_report = keep_sensitive_nodes(
+                source,
+                parent,
+                tmp,
+                config,
+                child.parent_embedder,
+                eval_dataset,
+                max_drop,
+                batch_size,
+                rebuild=build,
+            )
+        manifest = read_manifest(tmp)  # --auto may have rebuilt the child with another recipe
+    shutil.rmtree(scratch)
+    return manifest, gate, auto_report
+
+
+def _openvino_child(
+    child: _ChildRequest,
+    config: QuantizationConfig,
+    eval_dataset: RetrievalDataset | None,
+    max_drop: float,
+    auto: bool,
+    batch_size: int,
+) -> tuple[Manifest, GateResult | None, dict[str, Any]]:
+    """An OpenVINO child: the parent's fp32 graph as IR (f32/bf16), or NNCF int8 calibrated on domain texts; with
+    ``auto``, NNCF's accuracy control gives layers back to fp32 until the gate's metric is within ``max_drop``."""
+    from edge_embed.quantize.openvino import build_openvino_graph, inference_precision
+
+    check = None
+    if auto and eval_dataset is not None:
+        check = _compiled_model_metric(child.parent_embedder, eval_dataset, batch_size)
+    logger.info("building %s from %s", config.precision, child.parent)
+    report = build_openvino_graph(
+        child.parent / child.parent_manifest.graph.file,
+        child.folder,
+        config,
+        child.texts,
+        child.parent_embedder,
+        accuracy_check=check,
+        max_drop=max_drop,
+    )
+    manifest = _child_manifest(child, child.folder, config, inference_precision(config.method))
+    write_manifest(child.folder, manifest)
+    gate = None
+    if eval_dataset is not None:
+        gate = run_gate(child.parent, child.folder, eval_dataset, max_drop, batch_size)
+        logger.info("gate: %s", gate.describe())
+    return manifest, gate, report
+
+
+def _compiled_model_metric(parent: Embedder, dataset: RetrievalDataset, batch_size: int) -> Callable[[Any], float]:
+    """The gate's primary metric of an OpenVINO compiled model, run with the parent's tokenizer and recipe."""
+    from edge_embed.eval.metrics import PRIMARY_METRIC
+    from edge_embed.eval.retrieval import evaluate_artifact
+    from edge_embed.runtime.openvino import OpenVinoRunner
+
+    def metric(compiled: Any) -> float:
+        embedder = Embedder._from_parts(
+            parent.folder, parent.manifest, OpenVinoRunner(compiled), parent._tokenizer, parent._dim
+        )
+        return float(evaluate_artifact(embedder, dataset, batch_size=batch_size)[embedder.dim][PRIMARY_METRIC])
+
+    return metric
 
 
 def _check_request(
@@ -178,14 +262,18 @@ def _check_request(
             f"the artifact is already quantized ({manifest.graph.precision}); quantize its fp32 parent instead, "
             "or pass --force"
         )
-    if config.method is Method.STATIC_INT8 and calibration is None:
-        raise InputError("static-int8 needs calibration texts: pass --calibration DATA (a BEIR folder, .txt or .jsonl)")
+    if config.method.needs_calibration and calibration is None:
+        raise InputError(
+            f"{config.method.value} needs calibration texts: pass --calibration DATA (a BEIR folder, .txt or .jsonl)"
+        )
+    if config.method.openvino and manifest.graph.backend is not Backend.ONNXRUNTIME:
+        raise InputError("OpenVINO artifacts are made from an ONNX (onnxruntime) artifact; give its fp32 parent")
     if not 0 <= max_drop < 1:
         raise InputError(f"max_drop must be in [0, 1), got {max_drop}")
     if auto and eval_dataset is None:
         raise InputError("--auto needs --eval DATASET: it measures which layers the gate cannot afford to quantize")
-    if auto and config.method not in (Method.DYNAMIC_INT8, Method.INT4_WEIGHTS):
-        raise InputError(f"--auto supports dynamic-int8 and int4-weights, not {config.method.value}")
+    if auto and config.method not in (Method.DYNAMIC_INT8, Method.INT4_WEIGHTS, Method.OPENVINO_INT8):
+        raise InputError(f"--auto supports dynamic-int8, int4-weights and openvino-int8, not {config.method.value}")
 
 
 def _publish_graph(quantized: Path, folder: Path) -> None:
@@ -201,15 +289,33 @@ def _publish_graph(quantized: Path, folder: Path) -> None:
 
 
 def _child_manifest(
-    parent: Path,
-    parent_manifest: Manifest,
+    child: _ChildRequest,
     folder: Path,
     config: QuantizationConfig,
-    calibration: TextSample | None,
+    precision: InferencePrecision | None = None,
 ) -> Manifest:
-    import onnx
+    """The child's manifest: the parent's, with the new graph, its recipe and a link to the parent."""
+    parent_manifest, calibration = child.parent_manifest, child.calibration
+    if config.method.openvino:
+        graph = dataclasses.replace(
+            parent_manifest.graph,
+            precision=config.precision,
+            file=IR_FILE,
+            external_data=IR_WEIGHTS_FILE,
+            backend=Backend.OPENVINO,
+            inference_precision=precision,
+        )
+    else:
+        import onnx
 
-    graph = onnx.load(str(folder / MODEL_FILE), load_external_data=False)
+        onnx_graph = onnx.load(str(folder / MODEL_FILE), load_external_data=False)
+        graph = dataclasses.replace(
+            parent_manifest.graph,
+            precision=config.precision,
+            # A graph whose every tensor is under save_graph's size threshold keeps no side file.
+            external_data=EXTERNAL_DATA_FILE if (folder / EXTERNAL_DATA_FILE).is_file() else None,
+            input_names=tuple(i.name for i in onnx_graph.graph.input),
+        )
     options: dict[str, Any] = {"quantization": config.to_dict()}
     if calibration is not None:
         options["calibration"] = {
@@ -219,17 +325,12 @@ def _child_manifest(
             "skipped_lines": len(calibration.skipped_lines),
         }
     return parent_manifest.replace(
-        graph=dataclasses.replace(
-            parent_manifest.graph,
-            precision=config.precision,
-            # A graph whose every tensor is under save_graph's size threshold keeps no side file.
-            external_data=EXTERNAL_DATA_FILE if (folder / EXTERNAL_DATA_FILE).is_file() else None,
-            input_names=tuple(i.name for i in graph.graph.input),
-        ),
+        graph=graph,
         files={k: v for k, v in hash_artifact_files(folder).items() if not k.startswith(".work/")},
+        sizes={},  # write_manifest records the child's own
         parent={
-            "manifest_sha256": manifest_sha256(parent),
-            "path": str(parent.absolute()),
+            "manifest_sha256": manifest_sha256(child.parent),
+            "path": str(child.parent.absolute()),
             "precision": parent_manifest.graph.precision,
         },
         versions=package_versions(),

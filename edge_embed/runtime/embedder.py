@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
 from edge_embed.errors import ArtifactError, InputError
@@ -23,9 +22,10 @@ from edge_embed.lineage.manifest import (
     read_verified_manifest,
     verify_files,
 )
+from edge_embed.runtime.graph import GraphRunner, check_graph, open_graph
 from edge_embed.runtime.pooling import normalize, pool
 from edge_embed.runtime.precision import RANGES_CHECK, Precision, quantize
-from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
+from edge_embed.runtime.session import DEFAULT_PROVIDERS
 
 if TYPE_CHECKING:
     from edge_embed.lifecycle.calibration import Calibration
@@ -114,9 +114,9 @@ class Embedder:
                 )
         if verify:  # a trusted signature vouches for every file it lists: check them all
             verify_files(folder, manifest, None if trust is not None else needed)
-        session = create_session(model_file, threads=threads, providers=providers)
-        check_graph(session, manifest, model_file)
-        self._setup(folder, manifest, session, _load_tokenizer(tokenizer_file, manifest), dim)
+        runner = open_graph(model_file, manifest.graph, threads=threads, providers=providers)
+        check_graph(runner, manifest, model_file)
+        self._setup(folder, manifest, runner, _load_tokenizer(tokenizer_file, manifest), dim)
 
     @classmethod
     def load(
@@ -133,22 +133,21 @@ class Embedder:
 
     @classmethod
     def _from_parts(
-        cls, folder: Path, manifest: Manifest, session: ort.InferenceSession, tokenizer: Tokenizer, dim: int | None
+        cls, folder: Path, manifest: Manifest, runner: GraphRunner, tokenizer: Tokenizer, dim: int | None
     ) -> Embedder:
         """An embedder over already-loaded parts (see :func:`edge_embed.runtime.steps.with_graph`)."""
         embedder = cls.__new__(cls)
-        embedder._setup(folder, manifest, session, tokenizer, dim)
+        embedder._setup(folder, manifest, runner, tokenizer, dim)
         return embedder
 
     def _setup(
-        self, folder: Path, manifest: Manifest, session: ort.InferenceSession, tokenizer: Tokenizer, dim: int | None
+        self, folder: Path, manifest: Manifest, runner: GraphRunner, tokenizer: Tokenizer, dim: int | None
     ) -> None:
         self.folder = folder
         self.manifest = manifest
-        self._session = session
+        self._runner = runner
         self._tokenizer = tokenizer
         self._dim = dim
-        self._input_types = {i.name: i.type for i in session.get_inputs()}
         self._prompt_lengths: dict[str, int] = {}
 
     @property
@@ -513,15 +512,16 @@ class Embedder:
     def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Run the graph on one padded batch and return the manifest's output."""
         feed: dict[str, np.ndarray] = {}
-        for name, onnx_type in self._input_types.items():
+        runner = self._runner
+        for name in runner.input_names:
             if name == "input_ids":
                 value = input_ids
             elif name == "attention_mask":
                 value = attention_mask
             else:  # token_type_ids: single-segment input
                 value = np.zeros_like(input_ids)
-            feed[name] = value.astype(np.int32) if onnx_type == "tensor(int32)" else value
-        return self._session.run([self.manifest.graph.output_name], feed)[0]
+            feed[name] = value.astype(np.int32) if name in runner.input_int32 else value
+        return runner.run(self.manifest.graph.output_name, feed)
 
     def _pool(self, output: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Pool token embeddings as the manifest says (unless the graph did)."""
@@ -570,21 +570,6 @@ def _load_tokenizer(path: Path, manifest: Manifest) -> Tokenizer:
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=manifest.max_seq_length)
     return tokenizer
-
-
-def check_graph(session: ort.InferenceSession, manifest: Manifest, model_file: Path) -> None:
-    outputs = [o.name for o in session.get_outputs()]
-    if manifest.graph.output_name not in outputs:
-        raise ArtifactError(
-            f"{model_file} has no output {manifest.graph.output_name!r} (it has {outputs}); the manifest does not "
-            "belong to this graph"
-        )
-    known = {"input_ids", "attention_mask", "token_type_ids"}
-    unknown = [i.name for i in session.get_inputs() if i.name not in known]
-    if unknown:
-        raise ArtifactError(
-            f"{model_file} needs inputs {unknown} that the runtime cannot feed; supported: {sorted(known)}"
-        )
 
 
 def _parse_kind(kind: TextKind | str) -> TextKind:

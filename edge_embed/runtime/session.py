@@ -20,6 +20,16 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def check_threads(threads: object) -> None:
+    """Refuse a thread count that is not a positive integer (None means all CPUs).
+
+    Raises:
+        InputError: Naming the value.
+    """
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise InputError(f"threads must be a positive integer, got {threads!r}")
+
+
 def create_session(
     model_path: str | Path,
     threads: int | None = None,
@@ -39,8 +49,7 @@ def create_session(
         InputError: If ``threads`` is not positive or a provider is not available.
         ArtifactError: If onnxruntime cannot load the file.
     """
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise InputError(f"threads must be a positive integer, got {threads!r}")
+    check_threads(threads)
     available = ort.get_available_providers()
     missing = [p for p in providers if p not in available]
     if missing:

@@ -6,24 +6,34 @@ inputs; the device-facing :class:`~edge_embed.runtime.embedder.Embedder` keeps o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from edge_embed.runtime.embedder import Embedder, check_graph
-from edge_embed.runtime.session import create_session
+from edge_embed.lineage.manifest import Backend, InferencePrecision
+from edge_embed.runtime.embedder import Embedder
+from edge_embed.runtime.graph import check_graph, open_graph
 
 
-def with_graph(embedder: Embedder, model_path: str | Path, threads: int | None = None) -> Embedder:
-    """An embedder running another graph with ``embedder``'s tokenizer, output and recipe (e.g. a quantized candidate).
+def with_graph(
+    embedder: Embedder,
+    model_path: str | Path,
+    threads: int | None = None,
+    backend: Backend = Backend.ONNXRUNTIME,
+    inference_precision: InferencePrecision | None = None,
+) -> Embedder:
+    """An embedder running another graph with ``embedder``'s tokenizer, output and recipe (e.g. a quantized candidate),
+    on onnxruntime or, for an IR graph, OpenVINO.
 
     Raises:
-        ArtifactError: If onnxruntime cannot load the graph or it lacks the manifest's output.
+        ArtifactError: If the engine cannot load the graph or it lacks the manifest's output.
     """
-    session = create_session(model_path, threads=threads)
-    check_graph(session, embedder.manifest, Path(model_path))
-    return Embedder._from_parts(embedder.folder, embedder.manifest, session, embedder._tokenizer, embedder._dim)
+    graph = dataclasses.replace(embedder.manifest.graph, backend=backend, inference_precision=inference_precision)
+    runner = open_graph(Path(model_path), graph, threads=threads)
+    check_graph(runner, embedder.manifest, Path(model_path))
+    return Embedder._from_parts(embedder.folder, embedder.manifest, runner, embedder._tokenizer, embedder._dim)
 
 
 def padded_inputs(embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

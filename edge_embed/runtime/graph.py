@@ -1,0 +1,97 @@
+"""The engine that runs an artifact's graph: onnxruntime by default, OpenVINO where the manifest says so.
+
+The runtime sees one small interface, :class:`GraphRunner`: the inputs the graph declares (and their integer
+type), the outputs it has, and ``run`` for one padded batch. Which engine runs is the manifest's
+``graph.backend``, never a guess from file names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import onnxruntime as ort
+
+from edge_embed.errors import ArtifactError, InputError
+from edge_embed.lineage.manifest import Backend, GraphSpec, Manifest
+from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
+
+# The inputs the runtime knows how to feed.
+FEEDABLE_INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids"})
+
+
+class GraphRunner(Protocol):
+    """One loaded graph, safe to call from several threads at once."""
+
+    @property
+    def input_int32(self) -> frozenset[str]:
+        """The inputs the graph takes as int32 (the rest are int64)."""
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The graph's inputs, by the names it declares."""
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The graph's outputs."""
+
+    def run(self, output_name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """Run one batch and return the named output."""
+
+
+class OnnxRuntimeRunner:
+    """A graph in an onnxruntime session (every option set in :func:`create_session`)."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self.session = session
+        inputs = session.get_inputs()
+        self.input_names = tuple(i.name for i in inputs)
+        self.input_int32 = frozenset(i.name for i in inputs if i.type == "tensor(int32)")
+        self.output_names = tuple(o.name for o in session.get_outputs())
+
+    def run(self, output_name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run([output_name], feed)[0]
+
+
+def open_graph(
+    model_file: Path,
+    graph: GraphSpec,
+    threads: int | None = None,
+    providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+) -> GraphRunner:
+    """Load ``model_file`` with the engine ``graph.backend`` names.
+
+    Raises:
+        ArtifactError: If the engine cannot load the file.
+        InputError: If ``threads`` is out of range, or ``providers`` are asked of an engine that has none.
+        MissingExtraError: If the artifact needs OpenVINO and it is not installed.
+    """
+    if graph.backend is Backend.OPENVINO:
+        if tuple(providers) != DEFAULT_PROVIDERS:
+            raise InputError(
+                f"providers {list(providers)} are onnxruntime's; this artifact runs on OpenVINO (graph.backend)"
+            )
+        from edge_embed.runtime.openvino import OpenVinoRunner
+
+        return OpenVinoRunner.load(model_file, threads, graph.inference_precision)
+    return OnnxRuntimeRunner(create_session(model_file, threads=threads, providers=providers))
+
+
+def check_graph(runner: GraphRunner, manifest: Manifest, model_file: Path) -> None:
+    """Refuse a graph that lacks the manifest's output or needs inputs the runtime cannot feed.
+
+    Raises:
+        ArtifactError: Naming what the graph has.
+    """
+    outputs = list(runner.output_names)
+    if manifest.graph.output_name not in outputs:
+        raise ArtifactError(
+            f"{model_file} has no output {manifest.graph.output_name!r} (it has {outputs}); the manifest does not "
+            "belong to this graph"
+        )
+    unknown = [name for name in runner.input_names if name not in FEEDABLE_INPUTS]
+    if unknown:
+        raise ArtifactError(
+            f"{model_file} needs inputs {unknown} that the runtime cannot feed; supported: {sorted(FEEDABLE_INPUTS)}"
+        )

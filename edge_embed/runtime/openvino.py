@@ -1,0 +1,99 @@
+"""OpenVINO as the engine of an artifact (``pip install 'edge-embed[openvino]'``; no torch).
+
+An OpenVINO artifact holds an IR graph (``model.xml`` + ``model.bin``), e.g. the int8 graph NNCF calibrated on the
+user's texts (``edge-embed quantize --method openvino-int8``). The graph is compiled for this CPU with every
+property set explicitly: threads, one stream with the latency hint (the runtime makes synchronous calls; its own
+batching supplies the parallelism), and the floating-point precision the manifest records (f32, or bf16 where the
+CPU has it). Each calling thread gets its own infer request, so one Embedder may serve several threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_embed.errors import ArtifactError, MissingExtraError
+from edge_embed.lineage.manifest import InferencePrecision
+from edge_embed.runtime.session import check_threads, default_threads
+
+
+def _openvino() -> Any:
+    try:
+        import openvino
+    except ImportError:
+        raise MissingExtraError(
+            "this artifact runs on OpenVINO (its manifest's graph.backend), which is not installed: "
+            "pip install 'edge-embed[openvino]'"
+        ) from None
+    return openvino
+
+
+def cpu_has_bf16(core: Any = None) -> bool:
+    """Whether OpenVINO's CPU plugin computes bf16 natively on this machine (AVX512-BF16 or AMX)."""
+    core = core or _openvino().Core()
+    return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def compile_properties(threads: int, precision: InferencePrecision) -> dict[str, Any]:
+    """The CPU plugin's properties for one artifact: nothing left to the plugin's defaults that matters here."""
+    return {
+        "INFERENCE_NUM_THREADS": threads,
+        "PERFORMANCE_HINT": "LATENCY",
+        "NUM_STREAMS": 1,
+        "INFERENCE_PRECISION_HINT": precision.value,
+        "ENABLE_HYPER_THREADING": False,
+    }
+
+
+class OpenVinoRunner:
+    """An IR graph compiled by OpenVINO's CPU plugin."""
+
+    def __init__(self, compiled: Any, precision: InferencePrecision = InferencePrecision.F32) -> None:
+        """Wrap a compiled model (:meth:`load` compiles an artifact's graph)."""
+        ov = _openvino()
+        self._compiled = compiled
+        self.precision = precision
+        self.input_names = tuple(port.get_any_name() for port in compiled.inputs)
+        self.input_int32 = frozenset(p.get_any_name() for p in compiled.inputs if p.get_element_type() == ov.Type.i32)
+        self._outputs = {name: port for port in compiled.outputs for name in port.get_names()}
+        self.output_names = tuple(self._outputs)
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, model_file: Path, threads: int | None, precision: InferencePrecision | None) -> OpenVinoRunner:
+        """Compile ``model_file`` for this CPU.
+
+        Raises:
+            ArtifactError: If OpenVINO cannot read or compile the file.
+            InputError: If ``threads`` is not a positive integer.
+        """
+        check_threads(threads)
+        ov = _openvino()
+        precision = precision or InferencePrecision.F32
+        core = ov.Core()
+        if precision is InferencePrecision.BF16 and not cpu_has_bf16(core):
+            warnings.warn(
+                "this artifact computes in bf16, which this CPU lacks (no AVX512-BF16 or AMX): OpenVINO runs it in "
+                "f32, accurate but slower; the fp32 ONNX parent may be the better choice here",
+                stacklevel=5,
+            )
+            precision = InferencePrecision.F32
+        try:
+            model = core.read_model(str(model_file))
+            compiled = core.compile_model(model, "CPU", compile_properties(threads or default_threads(), precision))
+        except RuntimeError as exc:  # OpenVINO reports unreadable or invalid IR as RuntimeError
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "RuntimeError"
+            raise ArtifactError(f"OpenVINO cannot load {model_file}: {first_line}") from None
+        return cls(compiled, precision)
+
+    def run(self, output_name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        # share_inputs: OpenVINO reads the padded arrays in place; outputs are copied out of the request's buffers.
+        result = request.infer(feed, share_inputs=True)
+        return np.asarray(result[self._outputs[output_name]])
