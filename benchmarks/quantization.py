@@ -110,7 +110,7 @@ def main() -> None:
         )
     artifacts["auto-dynamic-int8"] = auto_out
 
-    metrics = {name: score(path, dataset) for name, path in artifacts.items()}
+    metrics = {name: score(path, dataset)[0] for name, path in artifacts.items()}
     corpus = list(dataset.corpus.values())
     speed_texts = sorted(corpus, key=len, reverse=True)[len(corpus) // 4 :][: args.speed_texts]  # long, not extreme
     speed = throughput(artifacts, speed_texts, args.rounds, batch_size=32)

@@ -81,9 +81,7 @@ def ranking_metrics(
     for qid, relevant in relevant_docs.items():
         hits = [cid in relevant for cid in ranked.get(qid, ())]
         for k in cutoffs.ndcg:
-            dcg = sum(1.0 / np.log2(rank + 2) for rank, hit in enumerate(hits[:k]) if hit)
-            ideal = sum(1.0 / np.log2(rank + 2) for rank in range(min(len(relevant), k)))
-            _add(totals, f"ndcg@{k}", dcg / ideal)
+            _add(totals, f"ndcg@{k}", _ndcg(hits, len(relevant), k))
         for k in cutoffs.mrr:
             first = next((rank for rank, hit in enumerate(hits[:k]) if hit), None)
             _add(totals, f"mrr@{k}", 0.0 if first is None else 1.0 / (first + 1))
@@ -98,6 +96,28 @@ def ranking_metrics(
             _add(totals, f"map@{k}", precision_sum / min(k, len(relevant)))
     n = max(len(relevant_docs), 1)
     return {name: value / n for name, value in totals.items()}
+
+
+def per_query_ndcg(
+    ranked: Mapping[str, Sequence[str]], relevant_docs: Mapping[str, set[str]], k: int = 10
+) -> dict[str, float]:
+    """NDCG@k of each query (what :func:`ranking_metrics` averages), for paired comparisons of two rankings."""
+    return {
+        qid: _ndcg([cid in relevant for cid in ranked.get(qid, ())], len(relevant), k)
+        for qid, relevant in relevant_docs.items()
+    }
+
+
+def rank_corpus(
+    query_embeddings: np.ndarray,
+    corpus_embeddings: np.ndarray,
+    query_ids: Sequence[str],
+    corpus_ids: Sequence[str],
+    k: int,
+) -> dict[str, list[str]]:
+    """The ``k`` best corpus ids of each query by exact cosine search, best first."""
+    indices, _ = top_k(query_embeddings, corpus_embeddings, k)
+    return {qid: [corpus_ids[i] for i in row] for qid, row in zip(query_ids, indices, strict=True)}
 
 
 def evaluate_embeddings(
@@ -121,9 +141,14 @@ def evaluate_embeddings(
     Returns:
         The metrics, as :func:`ranking_metrics` names them.
     """
-    indices, _ = top_k(query_embeddings, corpus_embeddings, cutoffs.deepest)
-    ranked = {qid: [corpus_ids[i] for i in row] for qid, row in zip(query_ids, indices, strict=True)}
+    ranked = rank_corpus(query_embeddings, corpus_embeddings, query_ids, corpus_ids, cutoffs.deepest)
     return ranking_metrics(ranked, {q: relevant_docs[q] for q in query_ids}, cutoffs)
+
+
+def _ndcg(hits: Sequence[bool], relevant: int, k: int) -> float:
+    dcg = sum(1.0 / np.log2(rank + 2) for rank, hit in enumerate(hits[:k]) if hit)
+    ideal = sum(1.0 / np.log2(rank + 2) for rank in range(min(relevant, k)))
+    return float(dcg / ideal)
 
 
 def _add(totals: dict[str, float], name: str, value: float) -> None:

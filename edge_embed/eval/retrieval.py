@@ -9,7 +9,14 @@ import numpy as np
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.errors import InputError
-from edge_embed.eval.metrics import DEFAULT_CUTOFFS, Cutoffs, evaluate_embeddings
+from edge_embed.eval.metrics import (
+    DEFAULT_CUTOFFS,
+    Cutoffs,
+    evaluate_embeddings,
+    per_query_ndcg,
+    rank_corpus,
+    ranking_metrics,
+)
 from edge_embed.runtime.pooling import truncate_dim
 
 
@@ -66,3 +73,19 @@ def evaluate_artifact(
         c = corpus if dim == embedder.dim else truncate_dim(corpus, dim, renormalize=True)
         results[dim] = evaluate_embeddings(q, c, query_ids, corpus_ids, dataset.relevant_docs, cutoffs)
     return results
+
+
+def evaluate_per_query(
+    embedder: TextEmbedder, dataset: RetrievalDataset, batch_size: int = 32, show_progress: bool = False
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The full-width metrics (as :func:`evaluate_artifact`) and each query's NDCG@10, from one embedding pass.
+
+    Returns:
+        ``(metrics, {query id: ndcg@10})``.
+    """
+    corpus_ids, query_ids = list(dataset.corpus), list(dataset.queries)
+    corpus = embedder.embed([dataset.corpus[c] for c in corpus_ids], batch_size, "document", show_progress)
+    queries = embedder.embed([dataset.queries[q] for q in query_ids], batch_size, "query", show_progress)
+    ranked = rank_corpus(queries, corpus, query_ids, corpus_ids, DEFAULT_CUTOFFS.deepest)
+    relevant = {q: dataset.relevant_docs[q] for q in query_ids}
+    return ranking_metrics(ranked, relevant), per_query_ndcg(ranked, relevant, 10)

@@ -63,3 +63,23 @@ def test_metrics_match_trec_eval_on_the_same_run():
     assert ours["recall@10"] == pytest.approx(trec("recall.10", 100), abs=1e-9)
     assert ours["recall@100"] == pytest.approx(trec("recall.100", 100), abs=1e-9)
     assert ours["map@100"] == pytest.approx(trec("map_cut.100", 100), abs=1e-9)  # equal while |relevant| <= 100
+
+
+def test_per_query_ndcg_matches_trec_eval_query_by_query():
+    pytrec_eval = pytest.importorskip("pytrec_eval", reason="pytrec-eval-terrier is in the [test] extra")
+    from edge_embed.eval.metrics import per_query_ndcg, rank_corpus, ranking_metrics
+
+    rng = np.random.default_rng(5)
+    corpus_ids = [f"d{i}" for i in range(200)]
+    query_ids = [f"q{i}" for i in range(40)]
+    relevant = {q: {corpus_ids[j] for j in rng.choice(200, rng.integers(1, 4), replace=False)} for q in query_ids}
+    corpus = rng.standard_normal((200, 12)).astype(np.float32)
+    queries = np.stack([corpus[int(next(iter(relevant[q]))[1:])] + rng.normal(0, 1.0, 12) for q in query_ids])
+    ranked = rank_corpus(queries, corpus, query_ids, corpus_ids, 10)
+    ours = per_query_ndcg(ranked, relevant, 10)
+    indices, scores = top_k(queries, corpus, 10)
+    run = {q: {corpus_ids[i]: float(s) for i, s in zip(indices[n], scores[n])} for n, q in enumerate(query_ids)}
+    trec = pytrec_eval.RelevanceEvaluator({q: {d: 1 for d in relevant[q]} for q in query_ids}, {"ndcg_cut.10"})
+    for qid, values in trec.evaluate(run).items():
+        assert ours[qid] == pytest.approx(values["ndcg_cut_10"], abs=1e-9)
+    assert np.mean(list(ours.values())) == pytest.approx(ranking_metrics(ranked, relevant)["ndcg@10"], abs=1e-12)
