@@ -5,6 +5,8 @@ The CLI prints an ``EdgeEmbedError`` as one line and exits with code 1; any othe
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EdgeEmbedError(Exception):
     """Base class: a problem the user can fix, described in one line."""
@@ -39,7 +41,14 @@ class ParityError(EdgeEmbedError):
 
 
 class GateError(EdgeEmbedError):
-    """A quantized artifact lost more accuracy than allowed; nothing was written."""
+    """A quantized artifact lost more accuracy than allowed; nothing was written.
+
+    ``gate`` holds the gate's record (as the manifest would have stored it), when a gate was run.
+    """
+
+    def __init__(self, message: str, gate: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.gate = gate
 
 
 class MissingExtraError(EdgeEmbedError, ImportError):

@@ -15,6 +15,7 @@ from edge_embed.tables import format_table
 
 if TYPE_CHECKING:
     from edge_embed.data.beir import RetrievalDataset
+    from edge_embed.data.texts import TextSample
     from edge_embed.index import VectorIndex
     from edge_embed.pipeline.config import PipelineConfig
     from edge_embed.registry import Registry
@@ -112,30 +113,41 @@ def run_quantize(args: argparse.Namespace) -> int:
     # Read every input before any work, so bad data fails in a second, not after quantizing.
     calibration = None
     if args.calibration is not None:
-        from edge_embed.data.texts import read_domain_texts
-
-        calibration = read_domain_texts(args.calibration, args.calibration_size, split=args.calibration_split)
-        if calibration.skipped_lines:
-            lines = ", ".join(map(str, calibration.skipped_lines[:10]))
-            print(
-                f"edge-embed: skipped {len(calibration.skipped_lines)} unreadable calibration lines ({lines})",
-                file=sys.stderr,
-            )
+        calibration = _calibration_texts(args.calibration, args.calibration_size, args.calibration_split)
     dataset = load_eval(args.eval_data, args.split, args.eval_sample) if args.eval_data else None
     from edge_embed.quantize.quantizer import quantize_artifact
 
-    result = quantize_artifact(
-        args.artifact,
-        args.output,
-        config,
-        calibration=calibration,
-        eval_dataset=dataset,
-        max_drop=args.max_drop,
-        auto=args.auto,
-        force=args.force,
-        overwrite=args.overwrite,
-        batch_size=args.batch_size,
-    )
+    options = dict(max_drop=args.max_drop, auto=args.auto, force=args.force, overwrite=args.overwrite)
+    if dataset is not None and args.fallback:
+        from edge_embed.quantize.fallback import quantize_with_fallback
+
+        # Calibrated fallbacks read the user's texts, else the gate folder's passages of its training split.
+        source, split = (args.calibration, args.calibration_split) if args.calibration else (args.eval_data, "train")
+
+        def read_calibration(size: int) -> TextSample | None:
+            try:
+                return _calibration_texts(source, size, split)
+            except InputError:  # e.g. no train split in the gate's folder: calibrated fallbacks are skipped
+                return None
+
+        result = quantize_with_fallback(
+            args.artifact, args.output, config, dataset, read_calibration, batch_size=args.batch_size, **options
+        )
+    else:
+        result = quantize_artifact(
+            args.artifact,
+            args.output,
+            config,
+            calibration=calibration,
+            eval_dataset=dataset,
+            batch_size=args.batch_size,
+            **options,
+        )
+    if len(result.candidates) > 1:
+        for tried in result.candidates[:-1]:
+            reason = tried.get("skipped") or f"failed its gate (drop {tried.get('relative_drop', float('nan')):+.2%})"
+            print(f"edge-embed: {tried['method']}{' --auto' if tried['auto'] else ''}: {reason}", file=sys.stderr)
+        print(f"edge-embed: passed with {result.manifest.graph.precision}", file=sys.stderr)
 
     parent_size = folder_mb(args.artifact)
     child_size = folder_mb(result.path)
@@ -154,6 +166,19 @@ def run_quantize(args: argparse.Namespace) -> int:
         control = result.auto["accuracy_control"]
         print(f"NNCF accuracy control: {control['evaluations']} evaluations of the gate's metric")
     return 0
+
+
+def _calibration_texts(path: Path, size: int, split: str | None) -> TextSample:
+    from edge_embed.data.texts import read_domain_texts
+
+    calibration = read_domain_texts(path, size, split=split)
+    if calibration.skipped_lines:
+        lines = ", ".join(map(str, calibration.skipped_lines[:10]))
+        print(
+            f"edge-embed: skipped {len(calibration.skipped_lines)} unreadable calibration lines ({lines})",
+            file=sys.stderr,
+        )
+    return calibration
 
 
 def folder_mb(folder: Path) -> float:

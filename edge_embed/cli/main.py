@@ -67,6 +67,15 @@ def _log_to_stderr() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # some libraries configure the root logger; print each message once
+    root = logging.getLogger()
+    if not root.handlers:
+        # Libraries' warnings and errors still show, one line each; their INFO chatter does not. Having a handler
+        # also makes a library's import-time logging.basicConfig(level=INFO) a no-op (onnxruntime's int4
+        # quantizer calls it and would print a line per tensor).
+        library = logging.StreamHandler(sys.stderr)
+        library.setFormatter(logging.Formatter("edge-embed: %(name)s: %(message)s"))
+        root.addHandler(library)
+        root.setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--max-drop", type=float, default=0.01, help="largest relative NDCG@10 drop (default 0.01)")
     quantize.add_argument(
         "--auto", action="store_true", help="keep the most sensitive nodes in fp32 until the gate passes"
+    )
+    quantize.add_argument(
+        "--fallback",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --eval: when the method fails its gate, try openvino-int8, static-int8 on 512 texts, then "
+        "dynamic-int8 --auto before giving up (calibration from --calibration, else the --eval folder's passages)",
     )
     quantize.add_argument("--force", action="store_true", help="quantize an artifact that is already quantized")
     quantize.add_argument("--overwrite", action="store_true")

@@ -57,6 +57,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "gate_split": _STR,
         "gate_sample": _INT,
         "auto": _BOOL,
+        "fallback": _BOOL,  # default true: when the gate fails, try the other int8 recipes (quantize/fallback.py)
+        "nncf_preset": _STR,
     },
     "bench": {
         "split": _STR,
@@ -395,7 +397,15 @@ def quantization_config(q: dict[str, Any]) -> QuantizationConfig:
     """
     options: dict[str, Any] = {
         k: q[k]
-        for k in ("optimize", "activations", "per_channel", "reduce_range", "calibration_size", "block_size")
+        for k in (
+            "optimize",
+            "activations",
+            "per_channel",
+            "reduce_range",
+            "calibration_size",
+            "block_size",
+            "nncf_preset",
+        )
         if k in q
     }
     if "calibration_method" in q:
@@ -407,8 +417,8 @@ def _check_quantize(where: str, i: int, q: dict[str, Any]) -> None:
     try:
         quantization_config(q)
     except InputError as exc:
-        named = ("method", "target", "optimize", "activations", "calibration_method")
+        named = ("method", "target", "optimize", "activations", "calibration_method", "nncf_preset")
         key = next((k for k in named if repr(q.get(k)) in str(exc)), "")
         raise InputError(f"{where}: quantize[{i}]{'.' + key if key else ''}: {exc}") from None
-    if q["method"] == Method.STATIC_INT8.value and q.get("calibration") is False:
-        raise InputError(f"{where}: quantize[{i}]: static-int8 needs calibration = true (texts from data.path)")
+    if Method(q["method"]).needs_calibration and q.get("calibration") is False:
+        raise InputError(f"{where}: quantize[{i}]: {q['method']} needs calibration = true (texts from data.path)")

@@ -193,7 +193,7 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
     name = entry.get("name") or entry["method"]
     stage = f"quantize {name}"
     output = config.workspace / "artifacts" / f"{config.name}-{name}"
-    calibrate = entry.get("calibration", entry["method"] == "static-int8")
+    calibrate = entry.get("calibration", entry["method"] in ("static-int8", "openvino-int8"))
     gate_split = entry.get("gate_split", config.data["dev_split"])
     key = _key(_identity(fp32), entry, _data_identity(config, [config.data["train_split"], gate_split]))
     if state.cached(stage, key, output):
@@ -204,7 +204,7 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
 
     require_build("pipeline quantization", ("onnx",))
     from edge_embed.data.beir import load_beir
-    from edge_embed.data.texts import read_domain_texts
+    from edge_embed.data.texts import TextSample, read_domain_texts
     from edge_embed.quantize.quantizer import quantize_artifact
 
     qconfig = quantization_config(entry)
@@ -217,17 +217,19 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
     if entry.get("gate_sample"):
         dataset = dataset.sample(entry["gate_sample"], 10 * entry["gate_sample"])
 
+    def read_calibration(size: int) -> TextSample:
+        return read_domain_texts(config.data_path, size, split=config.data["train_split"])
+
     def work() -> Path:
-        return quantize_artifact(
-            fp32,
-            output,
-            qconfig,
-            calibration=calibration,
-            eval_dataset=dataset,
-            max_drop=entry.get("max_drop", 0.01),
-            auto=entry.get("auto", False),
-            overwrite=True,
-        ).path
+        options = dict(max_drop=entry.get("max_drop", 0.01), auto=entry.get("auto", False), overwrite=True)
+        if entry.get("fallback", True):
+            from edge_embed.quantize.fallback import quantize_with_fallback
+
+            result = quantize_with_fallback(fp32, output, qconfig, dataset, read_calibration, **options)
+            for tried in result.candidates[:-1]:
+                logger.info("%s: %s did not pass (%s)", stage, tried["method"], tried.get("skipped", "gate"))
+            return result.path
+        return quantize_artifact(fp32, output, qconfig, calibration=calibration, eval_dataset=dataset, **options).path
 
     try:
         _timed(result, stage, work)

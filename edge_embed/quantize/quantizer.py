@@ -47,6 +47,7 @@ class QuantizeResult:
     manifest: Manifest
     gate: GateResult | None = None
     auto: dict[str, Any] = field(default_factory=dict)
+    candidates: tuple[dict[str, Any], ...] = ()  # with fallback: every recipe tried, the published one last
 
 
 def quantize_artifact(
@@ -111,7 +112,8 @@ def quantize_artifact(
         if gate is not None and not gate.passed:
             raise GateError(
                 f"accuracy gate failed: {gate.describe()}; no artifact was written "
-                "(try --auto, another --method, or a larger --max-drop)"
+                "(try --auto, another --method, or a larger --max-drop)",
+                gate.to_dict(),
             )
         checks = {"gate": gate.to_dict()} if gate else {}
         if auto_report:
