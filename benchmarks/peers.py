@@ -2,18 +2,29 @@
 
 Systems (all-MiniLM-L6-v2 at max_seq_length 256, each in its own worker process):
 
-    st-torch        sentence-transformers on PyTorch, fp32
-    st-onnx-int8    sentence-transformers' ONNX backend, int8 via export_dynamic_quantized_onnx_model (CPU preset)
-    fastembed-int8  fastembed on that same int8 file (its tokenizer pinned to 256 tokens: it reads the limit from
-                    tokenizer_config.json, 512 for this model, and other copies of the model say 128)
-    edge-embed      edge-embed's default CPU artifact (export, then quantize --method dynamic-int8) on the lean runtime
+    st-torch            sentence-transformers on PyTorch, fp32
+    st-onnx-int8        sentence-transformers' ONNX backend, int8 via export_dynamic_quantized_onnx_model (CPU preset)
+    st-openvino-fp32    sentence-transformers' OpenVINO backend, fp32 IR
+    st-openvino-int8    its static int8 (export_static_quantized_openvino_model, calibrated on 300 medquad passages)
+    fastembed-int8      fastembed on st-onnx-int8's file (its tokenizer pinned to 256 tokens: it reads the limit from
+                        tokenizer_config.json, 512 for this model, and other copies of the model say 128)
+    model2vec           a static model distilled from the same base by model2vec (the speed extreme)
+    edge-embed          edge-embed's default CPU artifact (export, then quantize --method dynamic-int8) on onnxruntime
+    edge-embed-ov-int8  edge-embed's OpenVINO int8 artifact (quantize --method openvino-int8, 300 medquad passages)
 
 Throughput and latency are measured inside the workers, handed short chunks round-robin over several rounds in a
-rotated order; each number is the median over rounds, and each ratio to edge-embed is the median of per-round ratios.
-Cold start and its peak RSS come from fresh processes. NDCG@10 uses the one metrics implementation of the package.
+rotated order; each number is the median over rounds, and each ratio is the median of per-round ratios. Cold start
+and its peak RSS come from fresh processes. NDCG@10 uses the one metrics implementation of the package.
 
-Setup (the build extra, plus the peer):  pip install fastembed
-Run:  python benchmarks/peers.py [--sample 300] [--rounds 5] [--skip-accuracy]
+Each workload (documents, short texts, batch-1 queries) gets its recommended edge-embed artifact: the fastest one
+that keeps NDCG@10 >= 99.5% of the fp32 model's; the targets are checked on the recommendation.
+
+Setup: the build extra (`make install`); the OpenVINO and static peers in their own venv, since optimum-intel and
+model2vec move transformers and optimum (torch pinned to the CPU build first):
+    python -m venv /tmp/ovpeers && /tmp/ovpeers/bin/pip install torch==2.13.0 && /tmp/ovpeers/bin/pip install \
+        torch==2.13.0 sentence-transformers==5.7.0 'optimum-intel[openvino]' datasets 'model2vec[distill]' fastembed
+    /tmp/ovpeers/bin/pip uninstall -y torchvision   # optimum-intel pulls it; a CUDA build that breaks importing transformers
+Run:  python benchmarks/peers.py [--sample 300] [--rounds 5] [--skip-accuracy] [--peer-python /tmp/ovpeers/bin/python]
 """
 
 from __future__ import annotations
@@ -38,13 +49,28 @@ from machine import write_result  # noqa: E402
 from edge_embed.bench.timing import percentiles  # noqa: E402
 from edge_embed.data.beir import load_beir  # noqa: E402
 from edge_embed.eval.metrics import evaluate_embeddings  # noqa: E402
+from edge_embed.tables import format_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "medquad"
-SYSTEMS = ("st-torch", "st-onnx-int8", "fastembed-int8", "edge-embed")
+SYSTEMS = (
+    "st-torch",
+    "st-onnx-int8",
+    "st-openvino-fp32",
+    "st-openvino-int8",
+    "fastembed-int8",
+    "model2vec",
+    "edge-embed",
+    "edge-embed-ov-int8",
+)
+OURS = ("edge-embed", "edge-embed-ov-int8")
+PEER_VENV = ("st-openvino-fp32", "st-openvino-int8", "fastembed-int8", "model2vec")  # run by --peer-python
 MAX_SEQ_LENGTH = 256
-TARGETS = {  # edge-embed / peer, from the performance issue
+CALIBRATION_PASSAGES = 300  # both OpenVINO int8 models calibrate on the same medquad train passages
+WORKLOADS = {"docs_per_s": "documents", "short_per_s": "short texts", "query_p50_ms": "batch-1 queries"}
+TARGETS = {  # recommended edge-embed artifact / peer, from the performance issues
     ("docs_per_s", "fastembed-int8"): (">=", 1.4),
+    ("docs_per_s", "st-openvino-int8"): (">=", 1.0),
     ("docs_per_s", "st-torch"): (">=", 3.0),
     ("short_per_s", "fastembed-int8"): (">=", 1.6),
     ("query_p50_ms", "fastembed-int8"): ("<=", 0.7),
@@ -77,6 +103,16 @@ elif system == "fastembed-int8":
                                    sources=ModelSource(hf="local/all-minilm-l6-v2-int8"), dim=384, model_file=name)
     m = TextEmbedding("local/all-minilm-l6-v2-int8", specific_model_path=folder)
     embed = lambda texts, bs, kind: np.stack(list(m.embed(texts, batch_size=bs)))
+elif system.startswith("st-openvino"):
+    from sentence_transformers import SentenceTransformer
+    folder, name = model.split("::")
+    m = SentenceTransformer(folder, device="cpu", backend="openvino", model_kwargs={"file_name": name})
+    m.max_seq_length = 256
+    embed = lambda texts, bs, kind: m.encode(texts, batch_size=bs, convert_to_numpy=True)
+elif system == "model2vec":
+    from model2vec import StaticModel
+    m = StaticModel.from_pretrained(model)
+    embed = lambda texts, bs, kind: m.encode(texts, batch_size=bs, max_length=256)
 else:
     from edge_embed import Embedder
     m = Embedder.load(model)
@@ -101,13 +137,13 @@ for line in sys.stdin:
 class Worker:
     """A system in its own process, driven over pipes."""
 
-    def __init__(self, system: str, model: str, threads: int | None) -> None:
+    def __init__(self, system: str, model: str, threads: int | None, python: str = sys.executable) -> None:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         if threads:
             env["OMP_NUM_THREADS"] = str(threads)
         self.system = system
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, system, model],
+            [python, "-c", WORKER, system, model],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -170,25 +206,78 @@ def prepare(work: Path) -> dict[str, str]:
     }
 
 
+def prepare_more(work: Path, data: Path, python: str) -> dict[str, str]:
+    """Build the OpenVINO and static peers (with ``python``, their venv) and edge-embed's OpenVINO int8 artifact,
+    the int8 ones calibrated on the same medquad train passages."""
+    base = work / "st-onnx"  # the base model's files, copied by prepare()
+    calibration = work / "calibration"
+    if not (calibration / "train.jsonl").is_file():
+        calibration.mkdir(exist_ok=True)
+        passages = list(load_beir(data, "train").corpus.values())[:CALIBRATION_PASSAGES]
+        lines = "".join(json.dumps({"text": text}) + "\n" for text in passages)
+        (calibration / "train.jsonl").write_text(lines)
+    st_folder = work / "st-openvino"
+    if not (st_folder / "openvino" / "openvino_model_qint8_quantized.xml").is_file():
+        shutil.copytree(base, st_folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("onnx"))
+        code = (
+            "import sys\nfrom sentence_transformers import SentenceTransformer\n"
+            "from sentence_transformers.backend import export_static_quantized_openvino_model\n"
+            "from optimum.intel import OVQuantizationConfig\n"
+            "folder, calibration = sys.argv[1], sys.argv[2]\n"
+            "m = SentenceTransformer(folder, backend='openvino', device='cpu')\n"
+            "m.save_pretrained(folder)\n"
+            f"export_static_quantized_openvino_model(m, OVQuantizationConfig(num_samples={CALIBRATION_PASSAGES}),\n"
+            "    folder, dataset_name=calibration, dataset_config_name='default', dataset_split='train',\n"
+            "    column_name='text')\n"
+        )
+        subprocess.run([python, "-c", code, str(st_folder), str(calibration)], check=True, env=_offline())
+    m2v = work / "model2vec"
+    if not (m2v / "config.json").is_file():
+        code = (
+            "import sys\nfrom model2vec.distill import distill\n"
+            "distill(model_name=sys.argv[1], pca_dims=256).save_pretrained(sys.argv[2])\n"
+        )
+        subprocess.run([python, "-c", code, str(base), str(m2v)], check=True, env=_offline())
+    artifact = work / "edge-embed-ov-int8"
+    if not artifact.is_dir():
+        cli = [sys.executable, "-m", "edge_embed.cli.main", "quantize", str(work / "edge-embed-fp32")]
+        options = ["--method", "openvino-int8", "--calibration", str(calibration / "train.jsonl")]
+        options += ["--calibration-size", str(CALIBRATION_PASSAGES)]
+        subprocess.run([*cli, "-o", str(artifact), *options], check=True)
+    return {
+        "st-openvino-fp32": f"{st_folder}::openvino/openvino_model.xml",
+        "st-openvino-int8": f"{st_folder}::openvino/openvino_model_qint8_quantized.xml",
+        "model2vec": str(m2v),
+        "edge-embed-ov-int8": str(artifact),
+    }
+
+
+def _offline() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
 def model_size_mb(system: str, model: str) -> float:
     if system == "st-torch":
         return (Path(model) / "model.safetensors").stat().st_size / 1e6
-    if system == "edge-embed":
-        return sum(p.stat().st_size for p in Path(model).glob("model.onnx*")) / 1e6
+    if system in OURS:
+        return sum(p.stat().st_size for p in Path(model).glob("model.*") if p.suffix != ".json") / 1e6
+    if system == "model2vec":
+        return (Path(model) / "model.safetensors").stat().st_size / 1e6
     folder, name = model.split("::")
-    return (Path(folder) / name).stat().st_size / 1e6
+    graph = Path(folder) / name
+    weights = graph.with_suffix(".bin")  # an OpenVINO IR's weights beside its .xml
+    return (graph.stat().st_size + (weights.stat().st_size if weights.is_file() else 0)) / 1e6
 
 
-def cold_start(system: str, model: str, text: str) -> tuple[float, float]:
+def cold_start(system: str, model: str, text: str, python: str) -> tuple[float, float]:
     """Fresh process: import, load, embed one text. Returns (wall seconds from outside, peak RSS MB)."""
     program = WORKER.split("for line in sys.stdin:")[0] + (
         "embed([sys.argv[3]], 1, 'query')\n"
         "print(int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024)\n"
     )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", program, system, model, text], env=env, capture_output=True, text=True, check=True
+        [python, "-c", program, system, model, text], env=_offline(), capture_output=True, text=True, check=True
     )
     return time.perf_counter() - start, float(out.stdout.strip().splitlines()[-1])
 
@@ -203,25 +292,33 @@ def main() -> None:
     parser.add_argument("--sample", type=int, help="NDCG@10 on N test queries (+ passages, 10N distractors)")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--threads", type=int)
+    parser.add_argument(
+        "--peer-python",
+        help=f"the interpreter of the venv holding {', '.join(PEER_VENV)} (see Setup); without it they are left out",
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "edge-embed-peers")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "peers.json")
     args = parser.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
     models = prepare(args.work)
+    if args.peer_python:
+        models |= prepare_more(args.work, args.data, args.peer_python)
+    systems = tuple(name for name in SYSTEMS if name in models)
+    pythons = {name: args.peer_python if name in PEER_VENV else sys.executable for name in systems}
     test = load_beir(args.data, "test")
     passages = sorted(test.corpus.values(), key=len, reverse=True)[: args.docs * args.rounds]  # long: >=256 tokens
     shorts = sorted(test.queries.values())
-    workers = {name: Worker(name, models[name], args.threads) for name in SYSTEMS}
+    workers = {name: Worker(name, models[name], args.threads, pythons[name]) for name in systems}
     samples: dict[str, dict[str, list[float]]] = {
-        n: {"docs": [], "short": [], "p50": [], "p95": [], "p99": []} for n in SYSTEMS
+        n: {"docs": [], "short": [], "p50": [], "p95": [], "p99": []} for n in systems
     }
     try:
         for worker in workers.values():  # warm-up
             worker.ask(op="embed", texts=passages[:32], batch_size=32, kind="document")
             worker.ask(op="latency", texts=shorts[:10])
         for r in range(args.rounds):
-            order = list(SYSTEMS[r % len(SYSTEMS) :] + SYSTEMS[: r % len(SYSTEMS)])
+            order = list(systems[r % len(systems) :] + systems[: r % len(systems)])
             docs = passages[r * args.docs : (r + 1) * args.docs]
             short = [shorts[(r * args.short + i) % len(shorts)] for i in range(args.short)]
             queries = [shorts[(r * args.queries + i) % len(shorts)] for i in range(args.queries)]
@@ -233,18 +330,18 @@ def main() -> None:
                     s[key].append(value)
             print(
                 f"round {r + 1}/{args.rounds}: "
-                + ", ".join(f"{n} {samples[n]['docs'][-1]:.0f} docs/s" for n in SYSTEMS),
+                + ", ".join(f"{n} {samples[n]['docs'][-1]:.0f} docs/s" for n in systems),
                 file=sys.stderr,
             )
         accuracy = {} if args.skip_accuracy else measure_accuracy(workers, test, args)
     finally:
         for worker in workers.values():
             worker.close()
-    cold = {name: [] for name in SYSTEMS}
+    cold: dict[str, list[tuple[float, float]]] = {name: [] for name in systems}
     for r in range(args.rounds):
-        for name in SYSTEMS[r % len(SYSTEMS) :] + SYSTEMS[: r % len(SYSTEMS)]:
-            cold[name].append(cold_start(name, models[name], shorts[0]))
-    report(samples, cold, accuracy, models, args)
+        for name in systems[r % len(systems) :] + systems[: r % len(systems)]:
+            cold[name].append(cold_start(name, models[name], shorts[0], pythons[name]))
+    report(systems, samples, cold, accuracy, models, args)
 
 
 def measure_accuracy(workers: dict[str, Worker], test: Any, args: argparse.Namespace) -> dict[str, float]:
@@ -263,7 +360,20 @@ def measure_accuracy(workers: dict[str, Worker], test: Any, args: argparse.Names
     return scores
 
 
+def recommend(rows: dict[str, dict[str, Any]], accuracy: dict[str, float]) -> dict[str, str]:
+    """Each workload's edge-embed artifact: the fastest that keeps NDCG@10 >= 99.5% of the fp32 model's."""
+    floor = 0.995 * accuracy["st-torch"] if "st-torch" in accuracy else None
+    eligible = [n for n in OURS if n in rows and (floor is None or (accuracy.get(n) or 0.0) >= floor)]
+    eligible = eligible or [n for n in OURS if n in rows]
+    out = {}
+    for metric in WORKLOADS:
+        lower_is_better = metric.endswith("_ms")
+        out[metric] = sorted(eligible, key=lambda n: rows[n][metric] * (1 if lower_is_better else -1))[0]
+    return out
+
+
 def report(
+    systems: tuple[str, ...],
     samples: dict[str, Any],
     cold: dict[str, list[tuple[float, float]]],
     accuracy: dict[str, float],
@@ -271,7 +381,7 @@ def report(
     args: argparse.Namespace,
 ) -> None:
     rows = {}
-    for name in SYSTEMS:
+    for name in systems:
         s = samples[name]
         rows[name] = {
             "docs_per_s": statistics.median(s["docs"]),
@@ -285,45 +395,43 @@ def report(
             "ndcg@10": accuracy.get(name),
         }
     per_round = {"docs_per_s": "docs", "short_per_s": "short", "query_p50_ms": "p50"}
-    ours = samples["edge-embed"]
-    ratios: dict[str, dict[str, float]] = {}
-    for name in SYSTEMS:
-        ratios[name] = {
-            key: statistics.median(a / b for a, b in zip(ours[src], samples[name][src], strict=True))
-            for key, src in per_round.items()
-        }
-        ratios[name]["cold_start_s"] = rows["edge-embed"]["cold_start_s"] / rows[name]["cold_start_s"]
-        ratios[name]["peak_rss_mb"] = rows["edge-embed"]["peak_rss_mb"] / rows[name]["peak_rss_mb"]
-        if accuracy:
-            ratios[name]["ndcg@10"] = accuracy["edge-embed"] / accuracy[name]
+    ratios: dict[str, dict[str, dict[str, float]]] = {}  # ours -> peer -> metric -> ours / peer
+    for ours in (n for n in OURS if n in systems):
+        ratios[ours] = {}
+        for name in systems:
+            r = {
+                key: statistics.median(a / b for a, b in zip(samples[ours][src], samples[name][src], strict=True))
+                for key, src in per_round.items()
+            }
+            r["cold_start_s"] = rows[ours]["cold_start_s"] / rows[name]["cold_start_s"]
+            r["peak_rss_mb"] = rows[ours]["peak_rss_mb"] / rows[name]["peak_rss_mb"]
+            if accuracy:
+                r["ndcg@10"] = accuracy[ours] / accuracy[name]
+            ratios[ours][name] = r
     headers = ["system", "docs/s", "short/s", "p50 ms", "p95 ms", "p99 ms", "cold s", "RSS MB", "MB", "NDCG@10"]
-    print("\n" + "  ".join(f"{h:>14}" for h in headers))
-    for name, row in rows.items():
-        cells = [
-            row["docs_per_s"],
-            row["short_per_s"],
-            row["query_p50_ms"],
-            row["query_p95_ms"],
-            row["query_p99_ms"],
-            row["cold_start_s"],
-            row["peak_rss_mb"],
-            row["size_mb"],
-            row["ndcg@10"] or float("nan"),
-        ]
-        print(f"{name:>14}  " + "  ".join(f"{c:>14.3f}" for c in cells))
-        r = ratios[name]
-        print(
-            f"{'edge-embed /':>14}  "
-            + "  ".join(f"{r[k]:>13.2f}x" for k in ("docs_per_s", "short_per_s", "query_p50_ms"))
-            + f"  {'':>14}  {'':>14}  {r['cold_start_s']:>13.2f}x  {r['peak_rss_mb']:>13.2f}x"
-        )
+    keys = ("docs_per_s", "short_per_s", "query_p50_ms", "query_p95_ms", "query_p99_ms", "cold_start_s")
+    table = [
+        [name, *(f"{row[k]:.2f}" for k in keys), f"{row['peak_rss_mb']:.0f}", f"{row['size_mb']:.1f}"]
+        + [f"{row['ndcg@10']:.4f}" if row["ndcg@10"] is not None else "-"]
+        for name, row in rows.items()
+    ]
+    print("\n" + format_table(headers, table))
+    recommended = recommend(rows, accuracy)
+    print("\nrecommended: " + ", ".join(f"{WORKLOADS[m]} -> {n}" for m, n in recommended.items()))
     print()
     for (metric, peer), (op, target) in TARGETS.items():
-        if metric not in ratios[peer]:
+        if peer not in systems:
             continue
-        value = ratios[peer][metric]
-        ok = value >= target if op == ">=" else value <= target
-        print(f"edge-embed/{peer} {metric}: {value:.2f}x (target {op} {target}x) {'PASS' if ok else 'FAIL'}")
+        if metric in WORKLOADS:
+            checked = [recommended[metric]]
+        else:  # cold start, memory and accuracy hold for every recommended artifact
+            checked = sorted(set(recommended.values()))
+        for ours in checked:
+            if metric not in ratios[ours][peer]:
+                continue
+            value = ratios[ours][peer][metric]
+            ok = value >= target if op == ">=" else value <= target
+            print(f"{ours}/{peer} {metric}: {value:.2f}x (target {op} {target}x) {'PASS' if ok else 'FAIL'}")
     write_result(
         args.out,
         "peers",
@@ -331,6 +439,7 @@ def report(
             "settings": vars(args) | {"data": str(args.data), "work": str(args.work), "out": str(args.out)},
             "rows": rows,
             "ratios": ratios,
+            "recommended": {WORKLOADS[m]: n for m, n in recommended.items()},
         },
     )
 
