@@ -23,7 +23,7 @@ Setup: the build extra (`make install`); the OpenVINO and static peers in their 
 model2vec move transformers and optimum (torch pinned to the CPU build first):
     python -m venv /tmp/ovpeers && /tmp/ovpeers/bin/pip install torch==2.13.0 && /tmp/ovpeers/bin/pip install \
         torch==2.13.0 sentence-transformers==5.7.0 'optimum-intel[openvino]' datasets 'model2vec[distill]' fastembed
-    /tmp/ovpeers/bin/pip uninstall -y torchvision   # optimum-intel pulls it; a CUDA build that breaks importing transformers
+    /tmp/ovpeers/bin/pip uninstall -y torchvision   # pulled by optimum-intel; breaks importing transformers here
 Run:  python benchmarks/peers.py [--sample 300] [--rounds 5] [--skip-accuracy] [--peer-python /tmp/ovpeers/bin/python]
 """
 

@@ -2,13 +2,13 @@
 queries and long passages, for edge-embed with micro-batching, edge-embed one request per batch, and Infinity (the
 peer server a user would otherwise install) on the same int8 graph. Then, on edge-embed: the first request after
 start against the next 100, 10,000 malformed requests (each must get its 4xx and the service keep its memory) and
-a 30 s soak at 32 clients.
+a 30 s soak at 32 clients; last, the first request again over several fresh starts of edge-embed alone.
 
 All servers run at once (idle ones sleep) and take turns per cell in a rotated order each round; the load comes from
 a small keep-alive HTTP/1.1 client on asyncio in this process (cheap next to the servers). Every loop is bounded in
 requests and seconds. Each server's RSS is sampled from /proc through the run.
 
-    python benchmarks/serve_load.py [--seconds 8] [--rounds 2] [--infinity /path/to/venv/bin/infinity_emb]
+    python benchmarks/serve_load.py [--seconds 6] [--rounds 3] [--infinity /path/to/venv/bin/infinity_emb]
 
 Infinity is installed in its own venv (it pins its own dependency versions), with the CPU torch first:
     python -m venv /tmp/infvenv && /tmp/infvenv/bin/pip install torch==2.13.0 'infinity-emb[server,optimum]'
@@ -79,6 +79,16 @@ class Server:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def openvino_artifact(work: Path, data: Path) -> Path:
+    """edge-embed's OpenVINO int8 artifact of the same fp32 export (made once; peers.py makes the same one)."""
+    artifact = work / "edge-embed-ov-int8"
+    if not artifact.is_dir():
+        cli = [sys.executable, "-m", "edge_embed.cli.main", "quantize", str(work / "edge-embed-fp32")]
+        options = ["--method", "openvino-int8", "--calibration", str(data), "--calibration-split", "train"]
+        subprocess.run([*cli, "-o", str(artifact), *options, "--calibration-size", "300"], check=True)
+    return artifact
 
 
 def free_port() -> int:
@@ -220,6 +230,28 @@ def first_request(server: Server, text: str) -> dict:
     return {"first_ms": times[0], "median_next_100_ms": median, "ratio": times[0] / median}
 
 
+def first_after_starts(server: Server, text: str, args: argparse.Namespace) -> dict:
+    """:func:`first_request` over ``args.starts`` fresh starts of ``server`` alone on the machine (one start is
+    one noisy sample); the median ratio is the reading."""
+    runs = []
+    for i in range(args.starts):
+        server.port = free_port()
+        server.command[server.command.index("--port") + 1] = str(server.port)
+        server.start(args.work / f"serve_load-start-{i}.log")
+        try:
+            wait_healthy(server)
+            runs.append(first_request(server, text))
+        finally:
+            server.stop()
+    ratios = [run["ratio"] for run in runs]
+    return {
+        "first_ms": statistics.median(run["first_ms"] for run in runs),
+        "median_next_100_ms": statistics.median(run["median_next_100_ms"] for run in runs),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
+    }
+
+
 MALFORMED = [
     ("POST", "/v1/embeddings", b"{not json", {}, 400),
     ("POST", "/v1/embeddings", b"", {}, 400),
@@ -303,30 +335,8 @@ def same_vectors(servers: list[Server], artifact: Path, text: str) -> dict[str, 
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--seconds", type=float, default=8.0, help="per cell")
-    parser.add_argument("--max-requests", type=int, default=50_000, help="per cell")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--soak", type=float, default=30.0, help="seconds of the 32-client soak on edge-embed")
-    parser.add_argument("--malformed", type=int, default=10_000)
-    parser.add_argument("--infinity", type=Path, default=Path("/tmp/infvenv/bin/infinity_emb"))
-    parser.add_argument("--texts", default="short,long", help="workloads to run (short, long)")
-    parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
-    parser.add_argument("--threads", type=int, help="onnxruntime threads of the edge-embed servers (default: all)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "edge-embed-peers")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve_load.json")
-    args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    artifact = Path(prepare(args.work)["edge-embed"])
-    dataset = load_beir(args.data, "test")
-    workloads = {
-        "short": list(dataset.queries.values())[:500],
-        "long": sorted(dataset.corpus.values(), key=len, reverse=True)[:200],
-    }
-    workloads = {name: texts for name, texts in workloads.items() if name in args.texts.split(",")}
-    concurrency = tuple(int(c) for c in args.clients.split(","))
+def make_servers(args: argparse.Namespace, artifact: Path) -> list[Server]:
+    """edge-embed with and without micro-batching (on both engines with --openvino), then Infinity if installed."""
     cli = [sys.executable, "-m", "edge_embed.cli.main", "serve", str(artifact), "--api-key", KEY]
     if args.threads:
         cli += ["--threads", str(args.threads)]
@@ -334,6 +344,12 @@ def main() -> None:
         Server("edge-embed", [*cli], "/v1/embeddings", "minilm"),
         Server("edge-embed batch-1", [*cli, "--max-batch-requests", "1"], "/v1/embeddings", "minilm"),
     ]
+    if args.openvino:
+        ov_cli = [*cli[:4], str(openvino_artifact(args.work, args.data)), *cli[5:]]
+        servers += [
+            Server("edge-embed openvino", [*ov_cli], "/v1/embeddings", "minilm"),
+            Server("edge-embed openvino batch-1", [*ov_cli, "--max-batch-requests", "1"], "/v1/embeddings", "minilm"),
+        ]
     if args.infinity.is_file():
         model = infinity_folder(args.work, artifact)
         servers.append(
@@ -363,6 +379,43 @@ def main() -> None:
         )
     else:
         print(f"infinity not found at {args.infinity}: peer rows left out", file=sys.stderr)
+    return servers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--seconds", type=float, default=6.0, help="per cell")
+    parser.add_argument("--max-requests", type=int, default=50_000, help="per cell")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--soak", type=float, default=30.0, help="seconds of the 32-client soak on edge-embed")
+    parser.add_argument("--malformed", type=int, default=10_000)
+    parser.add_argument(
+        "--starts", type=int, default=5, help="fresh starts of edge-embed alone for the first-request check"
+    )
+    parser.add_argument("--infinity", type=Path, default=Path("/tmp/infvenv/bin/infinity_emb"))
+    parser.add_argument("--texts", default="short,long", help="workloads to run (short, long)")
+    parser.add_argument("--clients", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--threads", type=int, help="onnxruntime threads of the edge-embed servers (default: all)")
+    parser.add_argument(
+        "--openvino",
+        action="store_true",
+        help="also serve edge-embed's OpenVINO int8 artifact (quantize --method openvino-int8 on 300 medquad "
+        "passages), with and without micro-batching",
+    )
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "edge-embed-peers")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve_load.json")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    artifact = Path(prepare(args.work)["edge-embed"])
+    dataset = load_beir(args.data, "test")
+    workloads = {
+        "short": list(dataset.queries.values())[:500],
+        "long": sorted(dataset.corpus.values(), key=len, reverse=True)[:200],
+    }
+    workloads = {name: texts for name, texts in workloads.items() if name in args.texts.split(",")}
+    concurrency = tuple(int(c) for c in args.clients.split(","))
+    servers = make_servers(args, artifact)
     for server in servers:
         server.port = free_port()
         server.command += ["--port", str(server.port)]
@@ -390,6 +443,7 @@ def main() -> None:
         stop.set()
         for server in servers:
             server.stop()
+    first["edge-embed, fresh starts alone"] = first_after_starts(servers[0], workloads["short"][0], args)
 
     report(args, servers, workloads, concurrency, cells, first, soak, bad)
 
@@ -428,25 +482,40 @@ def report(args, servers, workloads, concurrency, cells, first, soak, bad) -> No
                     f"{first[s.name]['ratio']:.2f}x",
                 ]
                 for s in servers
+            ]
+            + [
+                [
+                    name,
+                    "",
+                    f"{run['first_ms']:.1f}",
+                    f"{run['median_next_100_ms']:.1f}",
+                    f"{run['ratio']:.2f}x (" + ", ".join(f"{r:.2f}" for r in run["ratios"]) + ")",
+                ]
+                for name, run in first.items()
+                if "ratios" in run
             ],
         )
     )
     ratios = []
-    for workload in workloads:
-        for clients in concurrency:
-            ours = merged[("edge-embed", workload, clients)]
-            solo = merged[("edge-embed batch-1", workload, clients)]
-            line = [workload, clients, f"{ours['rps'] / solo['rps']:.2f}x"]
-            if ("infinity", workload, clients) in merged:
-                peer = merged[("infinity", workload, clients)]
-                line += [f"{ours['rps'] / peer['rps']:.2f}x", f"{ours['p99'] / peer['p99']:.2f}x"]
-            ratios.append(line)
-    headers = ["texts", "clients", "req/s vs batch-1"] + (
-        ["req/s vs infinity", "p99 vs infinity"] if len(servers) > 2 else []
+    has_infinity = any(s.name == "infinity" for s in servers)
+    engines = [s.name for s in servers if s.name.startswith("edge-embed") and not s.name.endswith("batch-1")]
+    for engine in engines:
+        for workload in workloads:
+            for clients in concurrency:
+                ours = merged[(engine, workload, clients)]
+                solo = merged[(f"{engine} batch-1", workload, clients)]
+                line = [engine, workload, clients, f"{ours['rps'] / solo['rps']:.2f}x"]
+                if has_infinity:
+                    peer = merged[("infinity", workload, clients)]
+                    line += [f"{ours['rps'] / peer['rps']:.2f}x", f"{ours['p99'] / peer['p99']:.2f}x"]
+                ratios.append(line)
+    headers = ["server", "texts", "clients", "req/s vs batch-1"] + (
+        ["req/s vs infinity", "p99 vs infinity"] if has_infinity else []
     )
     print(format_table(headers, ratios))
-    if len(servers) > 2:
-        print(f"peak RSS vs infinity: {peak['edge-embed'] / peak['infinity']:.2f}x")
+    if has_infinity:
+        for engine in engines:
+            print(f"peak RSS of {engine} vs infinity: {peak[engine] / peak['infinity']:.2f}x")
     print(
         f"soak: 32 clients for {args.soak:.0f} s: {soak['requests']} requests, {soak['errors']} errors, "
         f"{soak['rps']:.1f} req/s, p99 {soak['p99']:.1f} ms"
