@@ -122,18 +122,18 @@ def quantize_with_fallback(
         manifest = manifest.replace(checks={**manifest.checks, "candidates": tried})
         write_manifest(result.path, manifest)
         return QuantizeResult(result.path, manifest, result.gate, result.auto, tuple(tried))
-    summary = "; ".join(
-        f"{t['method']}{' --auto' if t['auto'] else ''}: "
-        + (
-            f"skipped ({t['skipped']})"
-            if "skipped" in t
-            else f"drop {t['relative_drop']:+.2%} {t['verdict']}"
-            if "relative_drop" in t
-            else "failed"
-        )
-        for t in tried
-    )
+    summary = "; ".join(_outcome(t) for t in tried)
     raise GateError(f"no candidate passed the accuracy gate ({summary}); no artifact was written")
+
+
+def _outcome(tried: dict[str, Any]) -> str:
+    """One candidate's line in the error: its recipe and why it did not pass."""
+    recipe = f"{tried['method']}{' --auto' if tried['auto'] else ''}"
+    if "skipped" in tried:
+        return f"{recipe}: skipped ({tried['skipped']})"
+    if "relative_drop" in tried:
+        return f"{recipe}: drop {tried['relative_drop']:+.2%} {tried['verdict']}"
+    return f"{recipe}: failed"
 
 
 def _tried(
