@@ -364,6 +364,25 @@ class Embedder:
             total += sum(len(e) for e in self.tokenize([text_prompt + t for t in chunk] if text_prompt else chunk))
         return total
 
+    def warm_up(self, batch_size: int = 32, max_batch_tokens: int | None = DEFAULT_MAX_BATCH_TOKENS) -> int:
+        """Run the graph once on each batch shape that calls with these limits will feed it, so the first real
+        call is as fast as the rest (OpenVINO prepares its kernels per shape). Returns the number of shapes run.
+
+        Raises:
+            InputError: If a limit is not a positive integer.
+        """
+        _check_positive("batch_size", batch_size)
+        if max_batch_tokens is not None:
+            _check_positive("max_batch_tokens", max_batch_tokens, " or None")
+        length = self.manifest.max_seq_length
+        tokens = max_batch_tokens or batch_size * length
+        ids = np.asarray(self.tokenize([" ".join(["maintenance"] * length)])[0].ids, dtype=np.int64)
+        shapes = self._runner.warm_up_shapes(batch_size, len(ids), tokens)
+        for rows, columns in shapes:
+            row = np.resize(ids, columns)  # a real token sequence, repeated to the shape's length
+            self._run(np.tile(row, (rows, 1)), np.ones((rows, columns), dtype=np.int64))
+        return len(shapes)
+
     def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
         """Tokenize without padding (truncated to ``max_seq_length``).
 

@@ -39,6 +39,9 @@ class GraphRunner(Protocol):
     def run(self, output_name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
         """Run one batch and return the named output."""
 
+    def warm_up_shapes(self, max_rows: int, max_length: int, max_tokens: int) -> list[tuple[int, int]]:
+        """The ``(rows, tokens)`` batch shapes to run once at start so later calls of up to these sizes run warm."""
+
 
 class OnnxRuntimeRunner:
     """A graph in an onnxruntime session (every option set in :func:`create_session`)."""
@@ -52,6 +55,12 @@ class OnnxRuntimeRunner:
 
     def run(self, output_name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run([output_name], feed)[0]
+
+    def warm_up_shapes(self, max_rows: int, max_length: int, max_tokens: int) -> list[tuple[int, int]]:
+        """One short text, a full batch of short texts, one text at full length: onnxruntime plans any shape
+        cheaply, so these touch the code paths and memory of what is to come."""
+        short = min(16, max_length)
+        return [(1, short), (max(1, min(max_rows, max_tokens // short)), short), (1, max_length)]
 
 
 def open_graph(

@@ -5,6 +5,11 @@ user's texts (``edge-embed quantize --method openvino-int8``). The graph is comp
 property set explicitly: threads, one stream with the latency hint (the runtime makes synchronous calls; its own
 batching supplies the parallelism), and the floating-point precision the manifest records (f32, or bf16 where the
 CPU has it). Each calling thread gets its own infer request, so one Embedder may serve several threads at once.
+
+OpenVINO's CPU plugin prepares its kernels for each new input shape on first sight (tens of milliseconds here), so
+the runner feeds it a small set of shapes: the sequence padded to a multiple of :data:`SEQUENCE_STEP` tokens
+(masked, so the vectors do not change) and the batch split into power-of-two parts. A service warms every one of
+those shapes up at start (:func:`shape_buckets`), and no request meets a cold shape afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import numpy as np
 from edge_embed.errors import ArtifactError, MissingExtraError
 from edge_embed.lineage.manifest import InferencePrecision
 from edge_embed.runtime.session import check_threads, default_threads
+
+# Sequence lengths are padded up to a multiple of this many tokens before OpenVINO sees them.
+SEQUENCE_STEP = 16
 
 
 def _openvino() -> Any:
@@ -91,9 +99,42 @@ class OpenVinoRunner:
         return cls(compiled, precision)
 
     def run(self, output_name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """Run one padded batch in bucketed shapes and return the output for the batch as given."""
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self._compiled.create_infer_request()
-        # share_inputs: OpenVINO reads the padded arrays in place; outputs are copied out of the request's buffers.
-        result = request.infer(feed, share_inputs=True)
-        return np.asarray(result[self._outputs[output_name]])
+        rows, length = next(iter(feed.values())).shape
+        padding = -length % SEQUENCE_STEP
+        if padding:  # padded positions have attention_mask 0: no real token attends to them, pooling skips them
+            feed = {name: np.pad(value, ((0, 0), (0, padding))) for name, value in feed.items()}
+        port, parts, start = self._outputs[output_name], [], 0
+        for size in power_of_two_parts(rows):
+            part = {name: value[start : start + size] for name, value in feed.items()}
+            # share_inputs: OpenVINO reads the arrays in place; outputs are copied out of the request's buffers.
+            parts.append(np.asarray(request.infer(part, share_inputs=True)[port]))
+            start += size
+        output = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return output[:, :length] if output.ndim == 3 else output
+
+    def warm_up_shapes(self, max_rows: int, max_length: int, max_tokens: int) -> list[tuple[int, int]]:
+        """Every shape :meth:`run` feeds OpenVINO for batches of up to ``max_rows`` texts of up to ``max_length``
+        tokens and ``max_tokens`` padded tokens (one row of each length at least)."""
+        return shape_buckets(max_rows, max_length, max_tokens)
+
+
+def power_of_two_parts(rows: int) -> list[int]:
+    """``rows`` as a sum of distinct powers of two, largest first (27 -> 16, 8, 2, 1)."""
+    return [1 << bit for bit in reversed(range(rows.bit_length())) if rows >> bit & 1]
+
+
+def shape_buckets(max_rows: int, max_length: int, max_tokens: int) -> list[tuple[int, int]]:
+    """The ``(rows, tokens)`` shapes that batches of up to ``max_rows`` texts of up to ``max_length`` tokens, and of
+    up to ``max_tokens`` tokens before bucketing, reach OpenVINO in."""
+    lengths = range(SEQUENCE_STEP, max_length + SEQUENCE_STEP, SEQUENCE_STEP)
+    sizes = [1 << bit for bit in range(max(1, max_rows).bit_length())]
+
+    def fits(rows: int, length: int) -> bool:
+        # A bucket's shortest batch is one token over the bucket below: that length bounds its rows under the budget.
+        return rows == 1 or rows * (length - SEQUENCE_STEP + 1) <= max_tokens
+
+    return [(rows, length) for length in lengths for rows in sizes if fits(rows, length)]

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from tokenizers import Encoding
@@ -24,6 +25,7 @@ from edge_embed.serve.metrics import ServeMetrics
 from edge_embed.serve.settings import ServeSettings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Embeds tokenized texts (tokenized with the prompt given): full-width, un-normalized pooled vectors in input order.
 EmbedFunction = Callable[[list[Encoding], str], np.ndarray]
@@ -67,7 +69,7 @@ class MicroBatcher:
                 pass
         self._executor.shutdown(wait=True)
 
-    async def run_on_model_thread(self, work: Callable[[], np.ndarray]) -> np.ndarray:
+    async def run_on_model_thread(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the model thread (warm-up, or work that must not overlap a batch)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 

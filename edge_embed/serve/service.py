@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -175,10 +176,8 @@ class EmbeddingService:
     def _embed_raw(self, encodings: list[Encoding], prompt: str) -> np.ndarray:
         return self.embedder.embed_tokens(encodings, prompt=prompt, normalize=False)
 
-    def _warm_up(self) -> np.ndarray:
-        """A batch of one, a full batch of short texts and one text at the model's length: the shapes to come."""
-        longest = " ".join(["maintenance"] * self.embedder.manifest.max_seq_length)
-        for texts in (["warm-up"], ["warm-up query"] * 32, [longest]):
-            vectors = self._embed_raw(self.embedder.tokenize(texts), "")
-        logger.info("warmed up %s", self.model_name)
-        return vectors
+    def _warm_up(self) -> None:
+        """Every batch shape the model thread will run (``embed_tokens``' batch limits), once."""
+        started = time.perf_counter()
+        shapes = self.embedder.warm_up()
+        logger.info("warmed up %s on %d batch shapes in %.1f s", self.model_name, shapes, time.perf_counter() - started)

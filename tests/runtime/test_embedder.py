@@ -27,6 +27,15 @@ def test_batching_does_not_change_results(toy_artifact):
         np.testing.assert_allclose(embedder.embed(TEXTS, batch_size=batch_size), one_by_one, atol=1e-6)
 
 
+def test_warm_up_runs_the_graph_on_the_shapes_to_come_and_changes_nothing(toy_artifact):
+    embedder = Embedder.load(toy_artifact)
+    before = embedder.embed(TEXTS)
+    assert embedder.warm_up(batch_size=8, max_batch_tokens=64) == 3  # onnxruntime: short, full short batch, longest
+    np.testing.assert_array_equal(embedder.embed(TEXTS), before)
+    with pytest.raises(InputError, match="batch_size"):
+        embedder.warm_up(batch_size=0)
+
+
 def test_token_budget_bounds_every_batch_and_covers_every_text(toy_artifact):
     embedder = Embedder.load(toy_artifact)
     encodings = embedder.tokenize(TEXTS * 3)

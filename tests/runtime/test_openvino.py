@@ -122,3 +122,38 @@ def test_without_openvino_installed_the_error_names_the_extra(openvino_artifact)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "pip install 'edge-embed[openvino]'" in result.stderr.strip().splitlines()[-1]
+
+
+def test_power_of_two_parts_and_shape_buckets():
+    from edge_embed.runtime.openvino import SEQUENCE_STEP, power_of_two_parts, shape_buckets
+
+    for rows in range(1, 300):
+        parts = power_of_two_parts(rows)
+        assert sum(parts) == rows and parts == sorted(set(parts), reverse=True)
+        assert all(p & (p - 1) == 0 for p in parts)
+    buckets = shape_buckets(max_rows=32, max_length=40, max_tokens=256)
+    assert {length for _, length in buckets} == {SEQUENCE_STEP, 2 * SEQUENCE_STEP, 3 * SEQUENCE_STEP}
+    assert {(32, 16), (8, 32), (4, 48)} <= set(buckets) and not {(16, 32), (8, 48)} & set(buckets)
+    assert all(rows == 1 or rows * (length - SEQUENCE_STEP + 1) <= 256 for rows, length in buckets)
+
+
+def test_bucketed_shapes_change_no_vector_and_warm_up_runs_each_once(openvino_artifact, tmp_path, monkeypatch):
+    """Any batch size and text length gives the onnxruntime parent's vectors, though OpenVINO only ever sees
+    bucketed shapes; the warm-up runs exactly the shapes later calls reach."""
+    embedder, parent = Embedder(openvino_artifact), Embedder(tmp_path / "toy")
+    texts = [" ".join(TEXTS[i % len(TEXTS)].split()[: 1 + i % 9]) for i in range(27)]
+    np.testing.assert_allclose(embedder.embed(texts, batch_size=27), parent.embed(texts, batch_size=27), atol=1e-6)
+
+    seen: list[tuple[int, int]] = []
+    infer = type(embedder._runner._compiled.create_infer_request())
+    original = infer.infer
+
+    def counted(self, feed, **options):  # noqa: ANN001, ANN202 - the real infer, with each shape noted
+        seen.append(feed["input_ids"].shape)
+        return original(self, feed, **options)
+
+    monkeypatch.setattr(infer, "infer", counted)
+    assert embedder.warm_up(batch_size=8, max_batch_tokens=64) == len(seen) == len(set(seen))
+    warmed, seen[:] = set(seen), []
+    embedder.embed(texts, batch_size=8, max_batch_tokens=64)
+    assert seen and set(seen) <= warmed
