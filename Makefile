@@ -13,6 +13,7 @@ $(BIN)/edge-embed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e '.[build,test,plot,mlflow,integrations,ray,spark]'
+	$(BIN)/pip install --quiet --no-deps 'model2vec==0.10.0'  # edge-embed distill; see pyproject's build extra
 	touch $@
 
 install: $(BIN)/edge-embed

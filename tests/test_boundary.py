@@ -20,7 +20,8 @@ assert vectors.shape[0] == 2
 assert sum(len(c) for c in embedder.embed_iter((t for t in ["a", "b", "c"]), chunk_size=2, dim=4)) == 3
 assert embedder.embed_query("pump").ndim == 1 and embedder.encode(["pump"], precision="ubinary").dtype.name == "uint8"
 assert embedder.embed(["pump", "seal"], precision="int8").dtype.name == "int8" and embedder.token_count("pump") > 0
-import edge_embed.runtime.steps, edge_embed.runtime.precision, edge_embed.tables, edge_embed.data.probes
+import edge_embed.runtime.steps, edge_embed.runtime.precision, edge_embed.runtime.static, edge_embed.tables
+import edge_embed.data.probes
 import edge_embed.graph_io, edge_embed.integrations.langchain, edge_embed.records, edge_embed.prompts
 import tempfile
 from edge_embed.index import Document, VectorIndex  # local search: build, reopen, search
@@ -95,3 +96,10 @@ def test_an_openvino_artifact_runs_on_the_lean_side(toy_artifact, tmp_path):
     artifact = quantize_artifact(toy_artifact, tmp_path / "ov", QuantizationConfig.for_target("openvino-fp32")).path
     assert read_manifest(artifact).graph.backend is Backend.OPENVINO
     assert _loaded_heavy_modules(artifact) == []
+
+
+def test_a_static_artifact_runs_on_the_lean_side(tmp_path):
+    """The static tier (edge-embed distill) loads, embeds, serves and indexes with numpy and tokenizers alone."""
+    from tests.helpers.toy import make_toy_static_artifact
+
+    assert _loaded_heavy_modules(make_toy_static_artifact(tmp_path / "static")) == []

@@ -251,6 +251,28 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_distill(args: argparse.Namespace) -> int:
+    """Run ``edge-embed distill``."""
+    from edge_embed._extras import require_build
+
+    require_build("edge-embed distill")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    from edge_embed.export.static import distill_artifact
+
+    path = distill_artifact(
+        args.checkpoint,
+        args.output,
+        which=args.which,
+        pca_dims=args.pca_dims,
+        sif_coefficient=args.sif_coefficient,
+        overwrite=args.overwrite,
+    )
+    print(path)
+    return 0
+
+
 def run_embed_corpus(args: argparse.Namespace) -> int:
     """Run ``edge-embed embed-corpus``."""
     from edge_embed.scale import embed_corpus

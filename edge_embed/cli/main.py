@@ -125,6 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=handlers.run_export)
 
+    distill = commands.add_parser(
+        "distill",
+        help="distill a model, checkpoint or training run into a static artifact that runs on numpy (needs [build])",
+        description="model2vec's distillation (every vocabulary token through the model, PCA, frequency weights) into "
+        "a token table the runtime averages with numpy alone; checked against model2vec's own encode.",
+    )
+    distill.add_argument("checkpoint", type=Path, help="sentence-transformers, checkpoint-N or training run folder")
+    distill.add_argument("-o", "--output", type=Path, required=True, help="artifact folder to create")
+    distill.add_argument(
+        "--checkpoint", dest="which", choices=["best", "last"], default="best", help="for run folders (default best)"
+    )
+    distill.add_argument("--pca-dims", type=_positive_int, default=256, help="width of the table (default 256)")
+    distill.add_argument(
+        "--sif-coefficient", type=float, default=1e-4, help="model2vec's token-frequency weighting (default 1e-4)"
+    )
+    distill.add_argument(
+        "--overwrite", action="store_true", help="replace the output folder once the new one is complete"
+    )
+    distill.set_defaults(handler=handlers.run_distill)
+
     embed = commands.add_parser(
         "embed",
         help="embed texts with an artifact (from arguments, a file or stdin)",

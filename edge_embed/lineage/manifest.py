@@ -44,6 +44,7 @@ class Backend(str, Enum):
 
     ONNXRUNTIME = "onnxruntime"  # model.onnx (+ model.onnx_data): the default, in the base install
     OPENVINO = "openvino"  # OpenVINO IR, model.xml + model.bin: ``pip install 'edge-embed[openvino]'``
+    STATIC = "static"  # a token-vector table (embeddings.npz) averaged in numpy: ``edge-embed distill``
 
 
 class InferencePrecision(str, Enum):

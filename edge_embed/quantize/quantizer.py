@@ -259,6 +259,11 @@ def _check_request(
     auto: bool,
     force: bool,
 ) -> None:
+    if manifest.graph.backend is Backend.STATIC:
+        raise InputError(
+            "this is a static embedding table (edge-embed distill), not a graph to quantize; quantize the fp32 "
+            "transformer artifact instead"
+        )
     if manifest.graph.precision != "fp32" and not force:
         raise InputError(
             f"the artifact is already quantized ({manifest.graph.precision}); quantize its fp32 parent instead, "

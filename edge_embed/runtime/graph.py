@@ -1,4 +1,5 @@
-"""The engine that runs an artifact's graph: onnxruntime by default, OpenVINO where the manifest says so.
+"""The engine that runs an artifact's graph: onnxruntime by default, OpenVINO or a static token table (numpy) where
+the manifest says so.
 
 The runtime sees one small interface, :class:`GraphRunner`: the inputs the graph declares (and their integer
 type), the outputs it has, and ``run`` for one padded batch. Which engine runs is the manifest's
@@ -15,7 +16,7 @@ import onnxruntime as ort
 
 from edge_embed.errors import ArtifactError, InputError
 from edge_embed.lineage.manifest import Backend, GraphSpec, Manifest
-from edge_embed.runtime.session import DEFAULT_PROVIDERS, create_session
+from edge_embed.runtime.session import DEFAULT_PROVIDERS, check_threads, create_session
 
 # The inputs the runtime knows how to feed.
 FEEDABLE_INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids"})
@@ -76,15 +77,21 @@ def open_graph(
         InputError: If ``threads`` is out of range, or ``providers`` are asked of an engine that has none.
         MissingExtraError: If the artifact needs OpenVINO and it is not installed.
     """
+    if graph.backend is Backend.ONNXRUNTIME:
+        return OnnxRuntimeRunner(create_session(model_file, threads=threads, providers=providers))
+    if tuple(providers) != DEFAULT_PROVIDERS:
+        raise InputError(
+            f"providers {list(providers)} are onnxruntime's; this artifact runs on {graph.backend.value} "
+            "(graph.backend)"
+        )
+    check_threads(threads)
     if graph.backend is Backend.OPENVINO:
-        if tuple(providers) != DEFAULT_PROVIDERS:
-            raise InputError(
-                f"providers {list(providers)} are onnxruntime's; this artifact runs on OpenVINO (graph.backend)"
-            )
         from edge_embed.runtime.openvino import OpenVinoRunner
 
         return OpenVinoRunner.load(model_file, threads, graph.inference_precision)
-    return OnnxRuntimeRunner(create_session(model_file, threads=threads, providers=providers))
+    from edge_embed.runtime.static import StaticRunner
+
+    return StaticRunner.load(model_file)  # numpy computes a lookup and a mean in one thread
 
 
 def check_graph(runner: GraphRunner, manifest: Manifest, model_file: Path) -> None:

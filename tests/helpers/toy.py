@@ -129,3 +129,38 @@ def reference_embedding(text: str, normalize: bool = True, max_seq_length: int =
     table = toy_table()
     vector = sum(table[i] for i in ids) / len(ids)
     return vector / np.linalg.norm(vector) if normalize else vector
+
+
+def make_toy_static_artifact(folder: Path, seed: int = 0) -> Path:
+    """A static artifact (as ``edge-embed distill`` writes one) over the toy vocabulary: a random token table and
+    the toy tokenizer without special tokens; the unknown token is left out of the mean."""
+    from tokenizers import processors
+
+    from edge_embed.lineage.manifest import Backend
+    from edge_embed.runtime.static import STATIC_FILE, STATIC_OUTPUT
+
+    folder.mkdir(parents=True)
+    np.savez(folder / STATIC_FILE, vectors=toy_table(seed).astype(np.float16), ignored_ids=np.array([VOCAB["[UNK]"]]))
+    tokenizer = make_toy_tokenizer()
+    tokenizer.post_processor = processors.Sequence([])  # model2vec reads texts without [CLS]/[SEP]
+    tokenizer.save(str(folder / "tokenizer.json"))
+    manifest = Manifest(
+        graph=GraphSpec(
+            output_name=STATIC_OUTPUT,
+            output_kind=OutputKind.SENTENCE_EMBEDDING,
+            normalize_in_graph=False,
+            input_names=("input_ids", "attention_mask"),
+            precision="static-float16",
+            file=STATIC_FILE,
+            backend=Backend.STATIC,
+        ),
+        tokenizer=TokenizerSpec(pad_token="[PAD]", pad_id=0),
+        pooling=Pooling.MEAN,
+        normalize=True,
+        max_seq_length=MAX_SEQ_LENGTH,
+        embedding_dim=DIM,
+        files=hash_artifact_files(folder),
+        source={"format": "toy", "path": "tests/helpers/toy.py"},
+    )
+    write_manifest(folder, manifest)
+    return folder

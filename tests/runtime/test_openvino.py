@@ -100,7 +100,7 @@ def test_old_manifests_keep_their_bytes_and_engine_fields_are_checked(openvino_a
 
 
 def test_onnxruntime_providers_are_refused_for_an_openvino_artifact(openvino_artifact):
-    with pytest.raises(InputError, match="this artifact runs on OpenVINO"):
+    with pytest.raises(InputError, match="this artifact runs on openvino"):
         Embedder(openvino_artifact, providers=("CUDAExecutionProvider",))
 
 
