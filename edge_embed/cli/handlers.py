@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from edge_embed.data.texts import TextSample
     from edge_embed.index import VectorIndex
     from edge_embed.pipeline.config import PipelineConfig
+    from edge_embed.quantize.quantizer import QuantizeResult
     from edge_embed.registry import Registry
     from edge_embed.runtime import Embedder
 
@@ -118,7 +119,12 @@ def run_quantize(args: argparse.Namespace) -> int:
     from edge_embed.quantize.quantizer import quantize_artifact
 
     options = dict(max_drop=args.max_drop, auto=args.auto, force=args.force, overwrite=args.overwrite)
-    if dataset is not None and args.fallback:
+    if dataset is None and args.fallback:
+        print(
+            "edge-embed: note: --fallback has no effect without --eval (with no gate, no candidate can fail)",
+            file=sys.stderr,
+        )
+    if dataset is not None and args.fallback is not False:
         from edge_embed.quantize.fallback import quantize_with_fallback
 
         # Calibrated fallbacks read the user's texts, else the gate folder's passages of its training split.
@@ -143,13 +149,17 @@ def run_quantize(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             **options,
         )
+    _print_quantized(args.artifact, result)
+    return 0
+
+
+def _print_quantized(parent: Path, result: QuantizeResult) -> None:
+    """The candidates the fallback tried, then the parent and the child side by side."""
     if len(result.candidates) > 1:
         for tried in result.candidates[:-1]:
-            reason = tried.get("skipped") or f"failed its gate (drop {tried.get('relative_drop', float('nan')):+.2%})"
-            print(f"edge-embed: {tried['method']}{' --auto' if tried['auto'] else ''}: {reason}", file=sys.stderr)
+            print(f"edge-embed: {tried.recipe}: {tried.outcome()}", file=sys.stderr)
         print(f"edge-embed: passed with {result.manifest.graph.precision}", file=sys.stderr)
-
-    parent_size = folder_mb(args.artifact)
+    parent_size = folder_mb(parent)
     child_size = folder_mb(result.path)
     rows: list[list[object]] = [
         ["parent", "fp32", parent_size, "-"],
@@ -165,7 +175,6 @@ def run_quantize(args: argparse.Namespace) -> int:
     elif "accuracy_control" in result.auto:
         control = result.auto["accuracy_control"]
         print(f"NNCF accuracy control: {control['evaluations']} evaluations of the gate's metric")
-    return 0
 
 
 def _calibration_texts(path: Path, size: int, split: str | None) -> TextSample:

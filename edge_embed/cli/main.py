@@ -259,9 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument(
         "--fallback",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="with --eval: when the method fails its gate, try openvino-int8, static-int8 on 512 texts, then "
-        "dynamic-int8 --auto before giving up (calibration from --calibration, else the --eval folder's passages)",
+        default=None,
+        help="with --eval (on by default there): when the method fails its gate, try openvino-int8, static-int8 "
+        "on 512 texts, then dynamic-int8 --auto before giving up (calibration from --calibration, else the "
+        "--eval folder's passages)",
     )
     quantize.add_argument("--force", action="store_true", help="quantize an artifact that is already quantized")
     quantize.add_argument("--overwrite", action="store_true")

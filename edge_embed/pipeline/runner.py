@@ -227,7 +227,7 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
 
             result = quantize_with_fallback(fp32, output, qconfig, dataset, read_calibration, **options)
             for tried in result.candidates[:-1]:
-                logger.info("%s: %s did not pass (%s)", stage, tried["method"], tried.get("skipped", "gate"))
+                logger.info("%s: %s %s", stage, tried.recipe, tried.outcome())
             return result.path
         return quantize_artifact(fp32, output, qconfig, calibration=calibration, eval_dataset=dataset, **options).path
 

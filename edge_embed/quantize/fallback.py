@@ -18,14 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset
 from edge_embed.data.texts import TextSample
 from edge_embed.errors import GateError, InputError
 from edge_embed.lineage.manifest import read_manifest, write_manifest
 from edge_embed.quantize.config import Method, QuantizationConfig
-from edge_embed.quantize.quantizer import QuantizeResult, quantize_artifact
+from edge_embed.quantize.quantizer import QuantizeResult, TriedCandidate, quantize_artifact
 
 logger = logging.getLogger(__name__)
 
@@ -86,14 +85,14 @@ def quantize_with_fallback(
     Raises:
         GateError: If every candidate failed (the message names each with its drop); nothing is written.
     """
-    tried: list[dict[str, Any]] = []
+    tried: list[TriedCandidate] = []
     for candidate in fallback_chain(config, auto):
         cfg = candidate.config
         missing = [m for m in candidate.needs if find_spec(m) is None]
         calibration = read_calibration(cfg.calibration_size) if cfg.method.needs_calibration else None
         if missing or (cfg.method.needs_calibration and calibration is None):
             why = f"needs {', '.join(missing)}" if missing else "no calibration texts"
-            tried.append({"method": cfg.method.value, "auto": candidate.auto, "skipped": why})
+            tried.append(TriedCandidate(cfg.method.value, candidate.auto, skipped=why))
             logger.info("skipping %s: %s", cfg.method.value, why)
             continue
         try:
@@ -110,42 +109,17 @@ def quantize_with_fallback(
                 batch_size=batch_size,
             )
         except GateError as exc:
-            tried.append(_tried(cfg, candidate.auto, exc.gate, str(exc)))
+            tried.append(TriedCandidate.gated(cfg.method.value, candidate.auto, exc.gate, passed=False))
             logger.info("%s failed its gate; trying the next candidate", cfg.precision)
             continue
         except InputError as exc:  # e.g. a recipe this parent cannot take
-            tried.append({"method": cfg.method.value, "auto": candidate.auto, "skipped": str(exc)})
+            tried.append(TriedCandidate(cfg.method.value, candidate.auto, skipped=str(exc)))
             continue
         gate_record = result.gate.to_dict() if result.gate else None
-        tried.append(_tried(result.manifest.options["quantization"], candidate.auto, gate_record, None))
+        tried.append(TriedCandidate.gated(cfg.method.value, candidate.auto, gate_record, passed=True))
         manifest = read_manifest(result.path)
-        manifest = manifest.replace(checks={**manifest.checks, "candidates": tried})
+        manifest = manifest.replace(checks={**manifest.checks, "candidates": [t.to_dict() for t in tried]})
         write_manifest(result.path, manifest)
         return QuantizeResult(result.path, manifest, result.gate, result.auto, tuple(tried))
-    summary = "; ".join(_outcome(t) for t in tried)
+    summary = "; ".join(f"{t.recipe}: {t.outcome()}" for t in tried)
     raise GateError(f"no candidate passed the accuracy gate ({summary}); no artifact was written")
-
-
-def _outcome(tried: dict[str, Any]) -> str:
-    """One candidate's line in the error: its recipe and why it did not pass."""
-    recipe = f"{tried['method']}{' --auto' if tried['auto'] else ''}"
-    if "skipped" in tried:
-        return f"{recipe}: skipped ({tried['skipped']})"
-    if "relative_drop" in tried:
-        return f"{recipe}: drop {tried['relative_drop']:+.2%} {tried['verdict']}"
-    return f"{recipe}: failed"
-
-
-def _tried(
-    config: QuantizationConfig | dict[str, Any], auto: bool, gate: dict[str, Any] | None, error: str | None
-) -> dict[str, Any]:
-    method = config.method.value if isinstance(config, QuantizationConfig) else config["method"]
-    record: dict[str, Any] = {"method": method, "auto": auto, "passed": error is None}
-    if gate is not None:
-        record.update(
-            relative_drop=gate["relative_drop"],
-            drop_interval=gate["drop_interval"],
-            verdict=gate["verdict"],
-            mean_cosine=(gate.get("fidelity") or {}).get("mean_cosine"),
-        )
-    return record

@@ -40,6 +40,55 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TriedCandidate:
+    """One recipe the fallback chain tried: skipped (and why), or gated (its drop, interval, verdict, fidelity)."""
+
+    method: str
+    auto: bool = False
+    passed: bool = False
+    skipped: str | None = None
+    relative_drop: float | None = None
+    drop_interval: tuple[float, float] | None = None
+    verdict: str | None = None
+    mean_cosine: float | None = None
+
+    @classmethod
+    def gated(cls, method: str, auto: bool, gate: dict[str, Any] | None, passed: bool) -> TriedCandidate:
+        """A candidate that ran, from its gate record (``GateResult.to_dict``; None when it failed before one)."""
+        if gate is None:
+            return cls(method, auto, passed)
+        low, high = gate["drop_interval"]
+        cosine = (gate.get("fidelity") or {}).get("mean_cosine")
+        return cls(method, auto, passed, None, gate["relative_drop"], (low, high), gate["verdict"], cosine)
+
+    @property
+    def recipe(self) -> str:
+        return f"{self.method}{' --auto' if self.auto else ''}"
+
+    def outcome(self) -> str:
+        """What became of it, in a few words."""
+        if self.skipped is not None:
+            return f"skipped ({self.skipped})"
+        if self.relative_drop is not None:
+            return f"{'passed' if self.passed else 'failed its gate'} (drop {self.relative_drop:+.2%} {self.verdict})"
+        return "passed" if self.passed else "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's ``checks.candidates`` entry."""
+        if self.skipped is not None:
+            return {"method": self.method, "auto": self.auto, "skipped": self.skipped}
+        record: dict[str, Any] = {"method": self.method, "auto": self.auto, "passed": self.passed}
+        if self.relative_drop is not None and self.drop_interval is not None:
+            record.update(
+                relative_drop=self.relative_drop,
+                drop_interval=list(self.drop_interval),
+                verdict=self.verdict,
+                mean_cosine=self.mean_cosine,
+            )
+        return record
+
+
+@dataclass(frozen=True)
 class QuantizeResult:
     """What ``quantize_artifact`` produced."""
 
@@ -47,7 +96,7 @@ class QuantizeResult:
     manifest: Manifest
     gate: GateResult | None = None
     auto: dict[str, Any] = field(default_factory=dict)
-    candidates: tuple[dict[str, Any], ...] = ()  # with fallback: every recipe tried, the published one last
+    candidates: tuple[TriedCandidate, ...] = ()  # with fallback: every recipe tried, the published one last
 
 
 def quantize_artifact(

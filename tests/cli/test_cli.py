@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edge_embed import Embedder
+from tests.helpers.toy import make_toy_artifact
 
 
 def run_cli(*args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -141,3 +142,15 @@ def test_quantize_rejects_unknown_method_before_work(toy_artifact, tmp_path):
     result = run_cli("quantize", toy_artifact, "-o", tmp_path / "q", "--method", "int9")
     _one_line_error(result, "unknown method 'int9'; allowed: dynamic-int8, static-int8, fp16, int4-weights")
     assert not (tmp_path / "q").exists()
+
+
+def test_quantize_says_when_fallback_cannot_apply(tmp_path):
+    """--fallback without --eval has no gate to fail: the command still quantizes and says so, in one note."""
+    pytest.importorskip("onnx")
+    parent = make_toy_artifact(tmp_path / "toy", with_matmul=True)
+    result = run_cli("quantize", parent, "-o", tmp_path / "q", "--fallback")
+    assert result.returncode == 0, result.stderr
+    assert "--fallback has no effect without --eval" in result.stderr.decode()
+    assert (tmp_path / "q" / "edge_embed.json").is_file()
+    quiet = run_cli("quantize", parent, "-o", tmp_path / "q2")
+    assert quiet.returncode == 0 and "fallback" not in quiet.stderr.decode()
