@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edge_embed.errors import InputError
@@ -16,7 +16,16 @@ from edge_embed.tables import format_table
 
 # Without budgets, the deployable artifact keeps NDCG@10 within this (relative) of the baseline (fp32).
 DEFAULT_MAX_DROP = 0.01
-__all__ = ["REPORT_FILES", "markdown", "pareto_front", "recommend", "summary_table", "write_report"]
+__all__ = [
+    "REPORT_FILES",
+    "WorkloadPick",
+    "markdown",
+    "pareto_front",
+    "recommend",
+    "summary_table",
+    "workload_picks",
+    "write_report",
+]
 
 
 def pareto_front(rows: Sequence[BenchRow]) -> list[BenchRow]:
@@ -91,6 +100,41 @@ def _within_drop_of(
     return replace(budgets, label=best.label, path=best.path, dim=best.dim, reason=reason)
 
 
+@dataclass(frozen=True)
+class WorkloadPick:
+    """The artifact to serve one workload: the fastest for it among those close enough to the most accurate."""
+
+    workload: str  # "documents", "short texts" or "batch-1 queries"
+    label: str
+    path: str
+    value: float
+    unit: str
+
+    def describe(self) -> str:
+        return f"{self.workload}: {self.label} ({self.value:.1f} {self.unit})"
+
+
+def workload_picks(rows: Sequence[BenchRow], max_drop: float = DEFAULT_MAX_DROP) -> list[WorkloadPick]:
+    """Per workload, the fastest full-width artifact whose NDCG@10 is within ``max_drop`` (relative) of the most
+    accurate artifact's: documents by passages/s, short texts by queries/s at the same batch size, batch-1 queries
+    by p50. The picks may differ (e.g. OpenVINO for documents, onnxruntime for single queries)."""
+    full = [r for r in rows if r.kind is RowKind.ARTIFACT and r.full_width]
+    if not full:
+        return []
+    floor = max(r.ndcg for r in full) * (1 - max_drop)
+    close = [r for r in full if r.ndcg >= floor]
+    picks = []
+    documents = max(close, key=lambda r: r.texts_per_s)
+    picks.append(WorkloadPick("documents", documents.label, documents.path, documents.texts_per_s, "passages/s"))
+    measured = [r for r in close if r.short_texts_per_s is not None]
+    if measured:
+        short = max(measured, key=lambda r: r.short_texts_per_s or 0.0)
+        picks.append(WorkloadPick("short texts", short.label, short.path, short.short_texts_per_s or 0.0, "queries/s"))
+    queries = min(close, key=lambda r: r.p50_ms)
+    picks.append(WorkloadPick("batch-1 queries", queries.label, queries.path, queries.p50_ms, "ms p50"))
+    return picks
+
+
 def summary_table(report: BenchReport) -> str:
     """The one table a person reads first (plain text; also the body of report.md)."""
     headers = [
@@ -107,6 +151,7 @@ def summary_table(report: BenchReport) -> str:
         "p95 ms",
         "p99 ms",
         "texts/s",
+        "short/s",
         "cold s",
         "RSS MB",
         "size MB",
@@ -122,6 +167,7 @@ def summary_table(report: BenchReport) -> str:
             f"{row.p95_ms:.2f}",
             f"{row.p99_ms:.2f}",
             f"{row.texts_per_s:.1f}",
+            f"{row.short_texts_per_s:.1f}" if row.short_texts_per_s is not None else "-",
             f"{row.cold_start.seconds.median:.2f}" if row.cold_start else "-",
             f"{row.peak_rss_mb:.0f}" if row.peak_rss_mb else "-",
             f"{row.size_mb:.1f}",
@@ -144,8 +190,9 @@ def markdown(report: BenchReport) -> str:
         f"{machine['threads']} of {machine['cores_usable']} cores, onnxruntime "
         f"{machine['versions'].get('onnxruntime', '?')}",
         f"- timing: {settings['rounds']} interleaved rounds; latency = batch-1 queries "
-        f"({settings['rounds'] * settings['latency_queries']} calls per artifact), throughput = passages at batch "
-        f"{settings['batch_size']}; values are medians over rounds (range in report.json)",
+        f"({settings['rounds'] * settings['latency_queries']} calls per artifact), throughput = passages (texts/s) "
+        f"and queries (short/s) at batch {settings['batch_size']}; values are medians over rounds (range in "
+        "report.json)",
         "",
         "```",
         summary_table(report),
@@ -173,6 +220,10 @@ def markdown(report: BenchReport) -> str:
         lines += ["```", ""]
     if report.recommendation:
         lines += ["## Recommendation", "", recommendation_line(report.recommendation), ""]
+    picks = workload_picks(report.rows)
+    if len({row.label for row in report.rows if row.full_width}) > 1 and picks:
+        lines += [f"## Per workload (NDCG@10 within {DEFAULT_MAX_DROP:.0%} of the most accurate)", ""]
+        lines += [f"- {pick.describe()}" for pick in picks] + [""]
     lines += ["## Lineage", ""]
     for row in report.rows:
         lineage = row.lineage

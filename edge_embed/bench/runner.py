@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,7 @@ class _Candidate:
     latencies: list[dict[str, float]]
     throughputs: list[float]
     cold: list[ColdStart]
+    short_throughputs: list[float] = field(default_factory=list)
 
 
 def run_bench(
@@ -223,15 +224,11 @@ def _measure_timings(
     steps = settings.rounds * len(candidates) * (2 if settings.cold_start else 1)
     progress = _progress_bar(steps, show_progress)
     logger.info("timing %d candidates over %d interleaved rounds", len(candidates), settings.rounds)
-    for c in candidates:  # warm-up: first calls allocate arenas and fill caches
-        latencies_ms(c.embedder, _cycle(queries, 0, settings.warmup))
-        throughput(c.embedder, _cycle(passages, 0, settings.batch_size), settings.batch_size)
+    for c in candidates:
+        _warm_up(c, queries, passages, settings)
     for r in range(settings.rounds):
         for c in _rotated(candidates, r):
-            q = _cycle(queries, r * settings.latency_queries, settings.latency_queries)
-            p = _cycle(passages, r * settings.throughput_texts, settings.throughput_texts)
-            c.latencies.append(percentiles(latencies_ms(c.embedder, q)))
-            c.throughputs.append(throughput(c.embedder, p, settings.batch_size))
+            _time_round(c, r, queries, passages, settings)
             if progress is not None:
                 progress.update(1)
     if settings.cold_start:
@@ -243,6 +240,25 @@ def _measure_timings(
                     progress.update(1)
     if progress is not None:
         progress.close()
+
+
+def _warm_up(c: _Candidate, queries: list[str], passages: list[str], settings: BenchSettings) -> None:
+    """First calls allocate arenas and fill caches; an engine with per-shape kernels (OpenVINO) prepares them."""
+    warm_up = getattr(c.embedder, "warm_up", None)  # the sentence-transformers reference has none
+    if warm_up is not None:
+        warm_up(settings.batch_size)
+    latencies_ms(c.embedder, _cycle(queries, 0, settings.warmup))
+    throughput(c.embedder, _cycle(passages, 0, settings.batch_size), settings.batch_size)
+
+
+def _time_round(c: _Candidate, r: int, queries: list[str], passages: list[str], settings: BenchSettings) -> None:
+    """One round of one candidate: batch-1 queries, then passages and queries at the batch size."""
+    count = settings.throughput_texts
+    c.latencies.append(
+        percentiles(latencies_ms(c.embedder, _cycle(queries, r * settings.latency_queries, settings.latency_queries)))
+    )
+    c.throughputs.append(throughput(c.embedder, _cycle(passages, r * count, count), settings.batch_size))
+    c.short_throughputs.append(throughput(c.embedder, _cycle(queries, r * count, count), settings.batch_size))
 
 
 def _rows(c: _Candidate, accuracy: dict[int, dict[str, float]], settings: BenchSettings) -> list[BenchRow]:
@@ -275,6 +291,7 @@ def _rows(c: _Candidate, accuracy: dict[int, dict[str, float]], settings: BenchS
             batch_size=settings.batch_size,
             cold_start=cold,
             lineage=c.lineage,
+            short_throughput=Spread.of(c.short_throughputs) if c.short_throughputs else None,
         )
         for dim, metrics in accuracy.items()
     ]

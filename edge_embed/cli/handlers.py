@@ -494,7 +494,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from edge_embed.bench import BenchSettings, recommend, run_bench, write_report
-    from edge_embed.bench.report import recommendation_line, summary_table
+    from edge_embed.bench.report import recommendation_line, summary_table, workload_picks
 
     settings = BenchSettings(
         rounds=args.rounds,
@@ -526,6 +526,9 @@ def run_bench(args: argparse.Namespace) -> int:
     print(summary_table(report))
     if report.recommendation:
         print(recommendation_line(report.recommendation).replace("**", ""))
+    picks = workload_picks(report.rows)
+    if len({pick.label for pick in picks}) > 1:  # the workloads disagree: say which artifact serves which
+        print("per workload: " + "; ".join(pick.describe() for pick in picks))
     print(f"report: {folder}/report.md, {folder}/report.json, {folder}/pareto.png")
     return 0
 

@@ -144,6 +144,7 @@ class BenchRow:
     cold_start: ColdStartSpread | None = None
     lineage: Mapping[str, Any] | None = None
     vs_reference: ReferenceComparison | None = None
+    short_throughput: Spread | None = None  # queries per second at batch_size (reports before 2026-12 lack it)
 
     @property
     def ndcg(self) -> float:
@@ -165,6 +166,10 @@ class BenchRow:
     @property
     def texts_per_s(self) -> float:
         return self.throughput.median
+
+    @property
+    def short_texts_per_s(self) -> float | None:
+        return None if self.short_throughput is None else self.short_throughput.median
 
     @property
     def peak_rss_mb(self) -> float | None:
@@ -225,6 +230,9 @@ class BenchRow:
             cold_start=ColdStartSpread.from_dict(data.get("cold_start"), f"{where}.cold_start"),
             lineage=lineage,
             vs_reference=ReferenceComparison.from_dict(data.get("vs_reference"), f"{where}.vs_reference"),
+            short_throughput=None
+            if throughput.get("short_texts_per_s") is None
+            else Spread.from_dict(throughput["short_texts_per_s"], f"{where}.throughput.short_texts_per_s"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,6 +253,8 @@ class BenchRow:
             "cold_start": None if self.cold_start is None else self.cold_start.to_dict(),
             "lineage": None if self.lineage is None else dict(self.lineage),
         }
+        if self.short_throughput is not None:
+            out["throughput"]["short_texts_per_s"] = self.short_throughput.to_dict()
         if self.vs_reference is not None:
             out["vs_reference"] = self.vs_reference.to_dict()
         return out

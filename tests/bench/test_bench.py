@@ -165,7 +165,7 @@ def test_bench_writes_three_reports_with_numbers_that_agree_with_eval(parent_and
         lat = row["latency_ms"]
         assert 0 < lat["p50"]["median"] <= lat["p95"]["median"] <= lat["p99"]["median"]
         assert lat["p50"]["rounds"] == 2 and row["latency_calls"] == 10
-        assert row["throughput"]["texts_per_s"]["median"] > 0
+        assert row["throughput"]["texts_per_s"]["median"] > 0 and row["throughput"]["short_texts_per_s"]["median"] > 0
         assert row["cold_start"]["seconds"]["median"] > 0 and row["cold_start"]["peak_rss_mb"]["median"] > 10
         assert row["size_mb"] > 0 and len(row["identity"]) == 64
     assert report["rows"][2]["lineage"]["chain"][1]["identity"] == manifest_sha256(parent)
@@ -256,3 +256,25 @@ def test_recommendation_without_budgets_keeps_accuracy_of_the_baseline():
     assert labels == {(0.06, None): "int4", (0.0, None): "fp32", (0.01, 2.5): "int4"}  # budgets take precedence
     with pytest.raises(InputError, match="baseline /a/gone is not among the benchmarked artifacts"):
         recommend(rows, baseline="/a/gone")
+
+
+def test_workload_picks_take_the_fastest_per_workload_among_the_accurate():
+    from dataclasses import replace
+
+    from edge_embed.bench.report import markdown, workload_picks
+    from tests.helpers.records import bench_report, steady
+
+    documents = replace(bench_row("ov-int8", 4.0, 0.900), throughput=steady(70.0), short_throughput=steady(900.0))
+    queries = replace(bench_row("ort-int8", 2.0, 0.895), throughput=steady(45.0), short_throughput=steady(1000.0))
+    static = replace(bench_row("static", 0.1, 0.600), throughput=steady(2000.0), short_throughput=steady(9000.0))
+    narrow = replace(bench_row("ov-int8", 1.0, 0.9), label="ov-int8@4", dim=4, throughput=steady(99.0))
+    picks = {p.workload: p for p in workload_picks([documents, queries, static, narrow])}
+    assert picks["documents"].label == "ov-int8" and picks["documents"].value == 70.0  # static: too inaccurate
+    assert picks["short texts"].label == "ort-int8" and picks["batch-1 queries"].label == "ort-int8"
+    assert picks["batch-1 queries"].value == 1.0  # p50 of the row (half its p95)
+    names = ("ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100", "map@100")
+    report = bench_report([replace(r, metrics=dict.fromkeys(names, r.ndcg)) for r in (documents, queries, static)])
+    machine = {"cpu": "test cpu", "flags": [], "threads": 2, "cores_usable": 2, "versions": {}}
+    text = markdown(replace(report, machine=machine, settings={"rounds": 3, "latency_queries": 10, "batch_size": 32}))
+    assert "## Per workload" in text and "- documents: ov-int8 (70.0 passages/s)" in text
+    assert workload_picks([bench_row("old", 2.0, 0.9)])[1].workload == "batch-1 queries"  # no short texts measured
