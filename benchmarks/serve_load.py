@@ -1,8 +1,9 @@
 """The service under load on loopback: requests/s and latency percentiles at 1, 8 and 32 concurrent clients, short
 queries and long passages, for edge-embed with micro-batching, edge-embed one request per batch, and Infinity (the
-peer server a user would otherwise install) on the same int8 graph. Then, on edge-embed: the first request after
-start against the next 100, 10,000 malformed requests (each must get its 4xx and the service keep its memory) and
-a 30 s soak at 32 clients; last, the first request again over several fresh starts of edge-embed alone.
+peer server a user would otherwise install) on the same int8 graph. Then, on each edge-embed engine (onnxruntime,
+and OpenVINO with --openvino): the first request after start against the next 100, a 30 s soak at 32 clients and
+10,000 malformed requests (each must get its 4xx and the service keep its memory); last, the first request again
+over several fresh starts of each engine alone.
 
 All servers run at once (idle ones sleep) and take turns per cell in a rotated order each round; the load comes from
 a small keep-alive HTTP/1.1 client on asyncio in this process (cheap next to the servers). Every loop is bounded in
@@ -437,13 +438,15 @@ def main() -> None:
                         print(f"round {r + 1}: {server.name} {workload} x{clients}", file=sys.stderr)
                         result = asyncio.run(load(server, texts, clients, args.seconds, args.max_requests))
                         cells.setdefault((server.name, workload, clients), []).append(result)
-        soak = asyncio.run(load(servers[0], next(iter(workloads.values())), 32, args.soak, 10**6))
-        bad = malformed(servers[0], args.malformed)
+        engines = [s for s in servers if s.name.startswith("edge-embed") and not s.name.endswith("batch-1")]
+        soak = {s.name: asyncio.run(load(s, next(iter(workloads.values())), 32, args.soak, 10**6)) for s in engines}
+        bad = {s.name: malformed(s, args.malformed) for s in engines}
     finally:
         stop.set()
         for server in servers:
             server.stop()
-    first["edge-embed, fresh starts alone"] = first_after_starts(servers[0], workloads["short"][0], args)
+    for server in engines:
+        first[f"{server.name}, fresh starts alone"] = first_after_starts(server, workloads["short"][0], args)
 
     report(args, servers, workloads, concurrency, cells, first, soak, bad)
 
@@ -516,15 +519,17 @@ def report(args, servers, workloads, concurrency, cells, first, soak, bad) -> No
     if has_infinity:
         for engine in engines:
             print(f"peak RSS of {engine} vs infinity: {peak[engine] / peak['infinity']:.2f}x")
-    print(
-        f"soak: 32 clients for {args.soak:.0f} s: {soak['requests']} requests, {soak['errors']} errors, "
-        f"{soak['rps']:.1f} req/s, p99 {soak['p99']:.1f} ms"
-    )
-    growth = bad["rss_after_mb"] / bad["rss_before_mb"] - 1
-    print(
-        f"malformed: {bad['requests']} requests, {bad['wrong_answers']} wrong answers, still serving: "
-        f"{bad['still_serving']}, RSS {bad['rss_before_mb']:.0f} -> {bad['rss_after_mb']:.0f} MB ({growth:+.1%})"
-    )
+    for name, run in soak.items():
+        print(
+            f"soak, {name}: 32 clients for {args.soak:.0f} s: {run['requests']} requests, {run['errors']} errors, "
+            f"{run['rps']:.1f} req/s, p99 {run['p99']:.1f} ms"
+        )
+    for name, run in bad.items():
+        growth = run["rss_after_mb"] / run["rss_before_mb"] - 1
+        print(
+            f"malformed, {name}: {run['requests']} requests, {run['wrong_answers']} wrong answers, still serving: "
+            f"{run['still_serving']}, RSS {run['rss_before_mb']:.0f} -> {run['rss_after_mb']:.0f} MB ({growth:+.1%})"
+        )
     write_result(
         args.out,
         "serve_load",
