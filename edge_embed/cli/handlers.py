@@ -53,6 +53,7 @@ def run_train(args: argparse.Namespace) -> int:
         "pii_scrub",
         "require_license",
         "processes",
+        "unsupervised",
     )
     config = preset(
         args.preset,

@@ -335,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="data-parallel training processes on this machine (DDP: gloo on CPUs, NCCL on GPUs; "
         "each takes --batch-size pairs per step)",
     )
+    train.add_argument(
+        "--unsupervised",
+        metavar="METHODS",
+        help="corpus-only: no queries read; pairs made from the --data passages by title (title -> passage), ict "
+        "(a sentence -> the rest of its passage) and/or crops (two random spans), e.g. title,ict,crops",
+    )
     train.add_argument("--pii-scrub", action="store_true", default=None, help="replace emails, phones, IBANs, ...")
     train.add_argument(
         "--require-license",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -17,6 +18,33 @@ class Loss(str, Enum):
 
     MNRL = "mnrl"  # MultipleNegativesRankingLoss: in-batch negatives
     CACHED_MNRL = "cached-mnrl"  # GradCache variant: large effective batches in little memory
+
+
+class CorpusMethod(str, Enum):
+    """How a passage becomes a training pair without labelled queries (:mod:`edge_embed.train.corpus_pairs`)."""
+
+    TITLE = "title"
+    ICT = "ict"
+    CROPS = "crops"
+
+    @classmethod
+    def parse(cls, names: str | Sequence[str]) -> tuple[CorpusMethod, ...]:
+        """``"title,ict"`` or a list of names.
+
+        Raises:
+            InputError: Naming an unknown method and the known ones.
+        """
+        items = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        methods = []
+        for name in items:
+            try:
+                methods.append(cls(name))
+            except ValueError:
+                allowed = ", ".join(m.value for m in cls)
+                raise InputError(f"unknown corpus-only method {name!r}; allowed: {allowed}") from None
+        if not methods:
+            raise InputError("no corpus-only method given; allowed: " + ", ".join(m.value for m in cls))
+        return tuple(dict.fromkeys(methods))
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,7 @@ class TrainConfig:
     require_license: bool = False
     save_total_limit: int = 2
     processes: int = 1  # data-parallel training processes (DDP); each takes batch_size pairs per step
+    unsupervised: tuple[str, ...] = ()  # corpus-only: pairs made from the sources' passages (title, ict, crops)
     preset: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +94,9 @@ class TrainConfig:
         object.__setattr__(self, "loss", _enum(Loss, self.loss, "loss"))
         object.__setattr__(self, "data", tuple(d if isinstance(d, DataSource) else DataSource(**d) for d in self.data))
         object.__setattr__(self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True)))
+        if self.unsupervised:
+            methods = CorpusMethod.parse(self.unsupervised)
+            object.__setattr__(self, "unsupervised", tuple(m.value for m in methods))
         if not self.data:
             raise InputError("no training data: give at least one --data source")
         checks = {
@@ -93,6 +125,8 @@ class TrainConfig:
         settings = {k: v for k, v in self.to_dict().items() if k not in ("output_dir", "run_id")}
         if settings["processes"] == 1:  # one-process runs keep the ids they had before DDP existed
             del settings["processes"]
+        if not settings["unsupervised"]:  # runs on labelled pairs keep theirs from before corpus-only training
+            del settings["unsupervised"]
         payload = json.dumps([settings, sorted(f["sha256"] for f in data_files)], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 

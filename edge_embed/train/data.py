@@ -13,7 +13,7 @@ from edge_embed.data.leakage import check_leakage
 from edge_embed.data.pairs import PairSet, fingerprint_file, pairs_from_beir, read_pair_file
 from edge_embed.data.pii import PiiScrubber
 from edge_embed.errors import InputError
-from edge_embed.train.config import TrainConfig
+from edge_embed.train.config import CorpusMethod, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,11 @@ def _read_sources(config: TrainConfig) -> tuple[PairSet, list[dict[str, Any]]]:
             if config.require_license:
                 raise InputError(message)
             warnings.warn(message, stacklevel=4)
-        if path.is_dir():
+        made: dict[str, int] | None = None
+        rows: list[tuple[str, str, str | None]]
+        if config.unsupervised:
+            rows, files, made = _corpus_rows(path, config)
+        elif path.is_dir():
             rows, files = pairs_from_beir(path, source.split)
         else:
             rows, files = read_pair_file(path), [fingerprint_file(path)]
@@ -80,15 +84,29 @@ def _read_sources(config: TrainConfig) -> tuple[PairSet, list[dict[str, Any]]]:
         sources.append(
             {
                 "path": str(path),
-                "split": source.split if path.is_dir() else None,
+                "split": source.split if path.is_dir() and made is None else None,
                 "license": source.license,
                 "files": files,
                 "pairs": len(pairs) - before,
+                **({"corpus_only": made} if made is not None else {}),
             }
         )
     if not len(pairs):
         raise InputError("the training data has no usable pairs (all empty or duplicates)")
     return pairs, sources
+
+
+def _corpus_rows(
+    path: Path, config: TrainConfig
+) -> tuple[list[tuple[str, str, str | None]], list[dict[str, Any]], dict[str, int]]:
+    """Pairs made from the passages of ``path`` alone (no queries read), the files read, and the count per method."""
+    from edge_embed.index.documents import read_documents
+    from edge_embed.train.corpus_pairs import corpus_pairs
+
+    corpus = path / "corpus.jsonl" if path.is_dir() else path
+    made = corpus_pairs(read_documents(path), CorpusMethod.parse(config.unsupervised), seed=config.seed)
+    logger.info("corpus-only pairs from %s: %s", corpus, ", ".join(f"{m} {n}" for m, n in made.made.items()))
+    return list(made.rows), [fingerprint_file(corpus)], made.made
 
 
 def _scrub(pairs: PairSet) -> dict[str, int]:

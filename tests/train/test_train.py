@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,20 @@ def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
     assert _last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-2"
     assert not (tmp_path / "checkpoint-3").exists() and (tmp_path / "checkpoint-1").exists()
     assert _last_complete_checkpoint(tmp_path / "checkpoint-1") is None
+
+
+def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini, tmp_path):
+    """--unsupervised: pairs come from the passages alone; the run says which method made how many."""
+    config = preset(
+        "tiny",
+        data=(DataSource(str(medquad_mini), license="CC-BY-4.0"),),
+        output_dir=str(tmp_path / "runs"),
+        max_seq_length=32,
+        unsupervised=("title",),
+    )
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+    source = record["data"][0]
+    assert source["corpus_only"] == {"title": source["pairs"]} and source["pairs"] >= 64 and source["split"] is None
+    assert [Path(f["path"]).name for f in source["files"]] == ["corpus.jsonl"]  # no queries or qrels read
+    assert record["status"] == "finished" and record["config"]["unsupervised"] == ["title"]
+    assert set(record["metrics"]["finetuned"]) == {"dev", "test"}

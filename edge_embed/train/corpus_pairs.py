@@ -1,0 +1,98 @@
+"""Training pairs made from a domain corpus alone, for teams with passages and no labelled queries.
+
+Each method turns one passage into an (anchor, positive) pair that needs no model and no label:
+
+- ``title``: the passage's title or heading -> the passage (as a query names its topic);
+- ``ict``: inverse cloze, one sentence -> the rest of its passage (Lee et al. 2019); the sentence stays in the
+  passage one time in ten, so exact overlap still counts for something;
+- ``crops``: two independent random spans of one passage (Contriever, Izacard et al. 2022).
+
+The positives are passages as retrieval reads them (``title. text``). Every method is seeded, so the same corpus
+and seed give the same pairs.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from edge_embed.data.beir import passage_text
+from edge_embed.errors import InputError
+from edge_embed.index.documents import Document
+from edge_embed.train.config import CorpusMethod
+
+# A method must make at least this many pairs (two batches of the smallest preset) to be worth a run.
+MIN_PAIRS = 64
+ICT_KEEP_SENTENCE = 0.1
+CROP_MIN_WORDS = 5
+CROP_RATIO = (0.1, 0.5)  # of the passage's words, per span
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+@dataclass(frozen=True)
+class CorpusPairs:
+    """The pairs, and how many each method made from how many passages."""
+
+    rows: list[tuple[str, str, str | None]]
+    made: dict[str, int] = field(default_factory=dict)
+    passages: int = 0
+
+
+def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod], seed: int = 42) -> CorpusPairs:
+    """One pair per usable passage per method.
+
+    Raises:
+        InputError: If a method makes fewer than :data:`MIN_PAIRS` pairs from this corpus (naming what it needs).
+    """
+    rng = random.Random(seed)
+    rows: list[tuple[str, str, str | None]] = []
+    made: dict[str, int] = {}
+    for method in methods:
+        before = len(rows)
+        for document in documents:
+            pair = _pair(method, document, rng)
+            if pair is not None:
+                rows.append((pair[0], pair[1], None))
+        made[method.value] = len(rows) - before
+        if made[method.value] < MIN_PAIRS:
+            raise InputError(
+                f"the corpus is too small for {method.value!r}: {made[method.value]} pairs from {len(documents)} "
+                f"passages, at least {MIN_PAIRS} needed ({_needs(method)})"
+            )
+    return CorpusPairs(rows, made, len(documents))
+
+
+def _pair(method: CorpusMethod, document: Document, rng: random.Random) -> tuple[str, str] | None:
+    positive = document.embedded_text
+    if method is CorpusMethod.TITLE:
+        title = (document.title or "").strip()
+        return (title, positive) if title and document.text.strip() else None
+    if method is CorpusMethod.ICT:
+        sentences = [s for s in _SENTENCE_END.split(document.text.strip()) if s.strip()]
+        if len(sentences) < 2:
+            return None
+        pick = rng.randrange(len(sentences))
+        rest = sentences if rng.random() < ICT_KEEP_SENTENCE else sentences[:pick] + sentences[pick + 1 :]
+        return sentences[pick], passage_text({"title": document.title, "text": " ".join(rest)})
+    words = positive.split()
+    if len(words) < 2 * CROP_MIN_WORDS:
+        return None
+    return _crop(words, rng), _crop(words, rng)
+
+
+def _crop(words: list[str], rng: random.Random) -> str:
+    """A random span of ``CROP_RATIO`` of the words (at least ``CROP_MIN_WORDS``)."""
+    length = max(CROP_MIN_WORDS, round(len(words) * rng.uniform(*CROP_RATIO)))
+    start = rng.randrange(len(words) - length + 1)
+    return " ".join(words[start : start + length])
+
+
+def _needs(method: CorpusMethod) -> str:
+    return {
+        CorpusMethod.TITLE: "passages with a title",
+        CorpusMethod.ICT: "passages of two or more sentences",
+        CorpusMethod.CROPS: f"passages of {2 * CROP_MIN_WORDS} or more words",
+    }[method]

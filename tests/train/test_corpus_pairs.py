@@ -1,0 +1,69 @@
+"""Corpus-only training pairs: what each method makes from real passages, seeded, and a clear refusal when the
+corpus is too small. Lean (no model)."""
+
+import pytest
+
+from edge_embed.errors import InputError
+from edge_embed.index.documents import Document, read_documents
+from edge_embed.train.config import CorpusMethod, preset
+from edge_embed.train.corpus_pairs import CROP_MIN_WORDS, MIN_PAIRS, corpus_pairs
+
+PASSAGE = Document(
+    "d1",
+    "Glaucoma damages the optic nerve. It is often linked to high eye pressure! Early treatment can slow it. "
+    "Eye drops lower the pressure.",
+    title="Glaucoma",
+)
+
+
+def _corpus(n: int) -> list[Document]:
+    return [Document(f"d{i}", PASSAGE.text.replace("Glaucoma", f"Disease {i}"), title=f"Disease {i}") for i in range(n)]
+
+
+def test_each_method_makes_its_pair_from_one_passage():
+    made = corpus_pairs(_corpus(MIN_PAIRS), [CorpusMethod.TITLE, CorpusMethod.ICT, CorpusMethod.CROPS], seed=3)
+    assert made.made == {"title": MIN_PAIRS, "ict": MIN_PAIRS, "crops": MIN_PAIRS} and made.passages == MIN_PAIRS
+    title, ict, crops = made.rows[0], made.rows[MIN_PAIRS], made.rows[2 * MIN_PAIRS]
+    assert title == ("Disease 0", "Disease 0. " + _corpus(1)[0].text, None)
+    sentence, rest = ict[0], ict[1]
+    assert sentence in _corpus(1)[0].text and rest.startswith("Disease 0. ") and sentence.endswith((".", "!"))
+    words = _corpus(1)[0].embedded_text.split()
+    for span in crops[:2]:
+        assert len(span.split()) >= CROP_MIN_WORDS and span in " ".join(words)
+    again = corpus_pairs(_corpus(MIN_PAIRS), [CorpusMethod.TITLE, CorpusMethod.ICT, CorpusMethod.CROPS], seed=3)
+    assert again.rows == made.rows  # seeded
+    assert corpus_pairs(_corpus(MIN_PAIRS), [CorpusMethod.CROPS], seed=4).rows != made.rows[2 * MIN_PAIRS :]
+
+
+def test_ict_mostly_removes_the_sentence():
+    rows = corpus_pairs(_corpus(400), [CorpusMethod.ICT], seed=0).rows
+    removed = sum(sentence not in rest for sentence, rest, _ in rows) / len(rows)
+    assert 0.8 < removed < 0.97  # the sentence stays in its passage one time in ten
+
+
+@pytest.mark.parametrize(
+    ("method", "documents", "needs"),
+    [
+        (CorpusMethod.TITLE, [Document(f"d{i}", "text without a title") for i in range(100)], "passages with a title"),
+        (CorpusMethod.ICT, [Document(f"d{i}", "One sentence only", "t") for i in range(100)], "two or more sentences"),
+        (CorpusMethod.CROPS, _corpus(MIN_PAIRS - 1), "10 or more words"),
+    ],
+)
+def test_a_corpus_too_small_for_a_method_is_refused_naming_the_minimum(method, documents, needs):
+    with pytest.raises(InputError, match=rf"too small for '{method.value}'.*at least {MIN_PAIRS} needed .*{needs}"):
+        corpus_pairs(documents, [method])
+
+
+def test_methods_are_parsed_and_checked_in_the_config():
+    config = preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="title, ict,title")
+    assert config.unsupervised == ("title", "ict")
+    with pytest.raises(InputError, match="unknown corpus-only method 'tsdae'; allowed: title, ict, crops"):
+        preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="tsdae")
+    assert preset("tiny", data=({"path": "corpus.jsonl"},)).fingerprint([]) != config.fingerprint([])
+
+
+def test_real_passages_give_pairs_by_every_method(medquad_mini):
+    documents = read_documents(medquad_mini)
+    made = corpus_pairs(documents, CorpusMethod.parse("title,ict,crops"))
+    assert all(count >= MIN_PAIRS for count in made.made.values())
+    assert len(made.rows) == sum(made.made.values())
