@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from edge_embed.versions import package_versions
 
 logger = logging.getLogger(__name__)
 FINAL_MODEL = "final"
+BASE_METRICS_DIR = ".base-metrics"  # the base model's scores, shared by the runs of one output folder
 TRAINER_LOG = "trainer_log.jsonl"  # every log line of the trainer (loss, learning rate, dev metrics)
 
 
@@ -107,9 +109,9 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
     eval_seconds = 0.0
     if rank.is_main:  # the other ranks wait for it in the trainer's first collective
         if "base" not in record.get("metrics", {}):
-            logger.info("evaluating the base model")
             t0 = time.time()
-            record.setdefault("metrics", {})["base"] = evaluate_model(model, data, config.matryoshka_dims)
+            cache = _base_metrics_path(config, data, record["base_model"]["weights_sha256"])
+            record.setdefault("metrics", {})["base"] = _base_metrics(model, data, config, cache)
             eval_seconds += time.time() - t0
         _write_record(record_path, record)
 
@@ -175,6 +177,38 @@ def evaluate_model(model: Any, data: RunData, dims: tuple[int, ...]) -> dict[str
         scores = evaluator.score(model, corpus)
         results[split.split] = {str(dim): metrics for dim, metrics in scores.items()}
     return results
+
+
+def _base_metrics(model: Any, data: RunData, config: TrainConfig, cache: Path) -> dict[str, Any]:
+    """The base model's metrics, read from ``cache`` when the same base was scored on the same splits before.
+
+    Runs that differ only in training data or recipe (a learning curve, a lever sweep) share one scoring of the base.
+    """
+    if cache.is_file():
+        logger.info("base model metrics from %s", cache)
+        return dict(json.loads(cache.read_text()))
+    logger.info("evaluating the base model")
+    metrics = evaluate_model(model, data, config.matryoshka_dims)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(cache, json.dumps(metrics, indent=2).encode())
+    return metrics
+
+
+def _base_metrics_path(config: TrainConfig, data: RunData, weights_sha256: str | None) -> Path:
+    """``<output_dir>/.base-metrics/<key>.json``, keyed by the base weights, the splits' content, the sequence
+    length and the Matryoshka dims: everything the base model's scores depend on."""
+    splits = [s for s in (data.dev, data.test) if s is not None]
+    payload = json.dumps(
+        [
+            weights_sha256,
+            config.max_seq_length,
+            list(config.matryoshka_dims),
+            [[s.split, s.queries, s.corpus, {q: sorted(d) for q, d in s.relevant_docs.items()}] for s in splits],
+        ],
+        sort_keys=True,
+    )
+    key = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return Path(config.output_dir) / BASE_METRICS_DIR / f"{key}.json"
 
 
 def _log_to_file(path: Path) -> Any:

@@ -156,6 +156,24 @@ def test_same_command_and_seed_give_the_same_metrics(pairs_file, medquad_mini, t
     assert {k: round(v, 3) for k, v in first.items()} == {k: round(v, 3) for k, v in second.items()}
 
 
+def test_runs_of_one_output_folder_score_the_base_model_once(pairs_file, medquad_mini, tmp_path, caplog):
+    """A second recipe on the same splits reads the base metrics the first one measured; another length rescores."""
+    caplog.set_level("INFO", logger="edge_embed.train.trainer")
+    first = train(tiny_config(pairs_file, medquad_mini, tmp_path, matryoshka_dims=()), show_progress=False)
+    assert "evaluating the base model" in caplog.text
+    caplog.clear()
+    second = train(
+        tiny_config(pairs_file, medquad_mini, tmp_path, matryoshka_dims=(), learning_rate=1e-4), show_progress=False
+    )
+    assert second != first and "evaluating the base model" not in caplog.text
+    base = [json.loads((run / "run.json").read_text())["metrics"]["base"] for run in (first, second)]
+    assert base[0] == base[1] and base[0]["test"]["384"]["ndcg@10"] > 0
+    caplog.clear()
+    train(tiny_config(pairs_file, medquad_mini, tmp_path, matryoshka_dims=(), max_seq_length=48), show_progress=False)
+    assert "evaluating the base model" in caplog.text
+    assert len(list((tmp_path / "runs" / ".base-metrics").glob("*.json"))) == 2
+
+
 def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
     """A kill while checkpoint-3 was being written leaves it without trainer_state.json: resume from checkpoint-2."""
     from edge_embed.train.trainer import _last_complete_checkpoint
@@ -186,3 +204,4 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
     assert [Path(f["path"]).name for f in source["files"]] == ["corpus.jsonl"]  # no queries or qrels read
     assert record["status"] == "finished" and record["config"]["unsupervised"] == ["title"]
     assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
+
