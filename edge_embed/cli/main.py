@@ -303,7 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--license", action="append", default=[], help="licence of each --data source, in order")
     train.add_argument("--split", default="train", help="qrels split of BEIR sources to train on (default train)")
     train.add_argument(
-        "--eval-data", type=Path, help="BEIR folder with dev/test qrels (default: the first BEIR --data)"
+        "--eval-data",
+        type=Path,
+        help="BEIR folder with dev/test qrels (default: the first BEIR --data with dev qrels, else a held-out slice "
+        "of the training data)",
     )
     train.add_argument(
         "--preset", default="default", help="default, reference (lr 2e-5, the GPU reference recipe), cpu-30m, tiny"

@@ -39,6 +39,7 @@ class CorpusPairs:
     rows: list[tuple[str, str, str | None]]
     made: dict[str, int] = field(default_factory=dict)
     passages: int = 0
+    origins: list[int] = field(default_factory=list)  # per row: the index of the document it was made from
 
 
 def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod], seed: int = 42) -> CorpusPairs:
@@ -49,20 +50,22 @@ def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod],
     """
     rng = random.Random(seed)
     rows: list[tuple[str, str, str | None]] = []
+    origins: list[int] = []
     made: dict[str, int] = {}
     for method in methods:
         before = len(rows)
-        for document in documents:
+        for index, document in enumerate(documents):
             pair = _pair(method, document, rng)
             if pair is not None:
                 rows.append((pair[0], pair[1], None))
+                origins.append(index)
         made[method.value] = len(rows) - before
         if made[method.value] < MIN_PAIRS:
             raise InputError(
                 f"the corpus is too small for {method.value!r}: {made[method.value]} pairs from {len(documents)} "
                 f"passages, at least {MIN_PAIRS} needed ({_needs(method)})"
             )
-    return CorpusPairs(rows, made, len(documents))
+    return CorpusPairs(rows, made, len(documents), origins)
 
 
 def _pair(method: CorpusMethod, document: Document, rng: random.Random) -> tuple[str, str] | None:

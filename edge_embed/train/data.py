@@ -13,7 +13,8 @@ from edge_embed.data.leakage import check_leakage
 from edge_embed.data.pairs import PairSet, fingerprint_file, pairs_from_beir, read_pair_file
 from edge_embed.data.pii import PiiScrubber
 from edge_embed.errors import InputError
-from edge_embed.train.config import CorpusMethod, TrainConfig
+from edge_embed.train.config import CorpusMethod, DataSource, TrainConfig
+from edge_embed.train.holdout import HeldOut, KeyedPair, carve
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,17 @@ class RunData:
     sources: list[dict[str, Any]]
     pii: dict[str, int]
     leakage: list[dict[str, Any]]
+    held_out: HeldOut | None = None  # set when dev/test were carved from the training data
+
+
+@dataclass
+class _SourceRows:
+    """One source's pairs before they are pooled, with how they were read."""
+
+    source: DataSource
+    pairs: list[KeyedPair]
+    files: list[dict[str, Any]]
+    corpus_only: dict[str, int] | None
 
 
 def run_folder(config: TrainConfig, data: RunData) -> Path:
@@ -40,18 +52,32 @@ def run_folder(config: TrainConfig, data: RunData) -> Path:
 def load_run_data(config: TrainConfig) -> RunData:
     """Read every source, scrub PII if asked, check licences and leakage.
 
+    Without evaluation data (no ``eval_data``, no BEIR source with dev qrels) a held-out slice of the training data
+    becomes the dev and test splits (:mod:`edge_embed.train.holdout`).
+
     Raises:
         InputError: For a missing or malformed source, an empty training set, a missing licence when licences
-            are required, or evaluation data without a dev split.
+            are required, named evaluation data without a dev split, or data too small to carve a held-out slice.
     """
-    pairs, sources = _read_sources(config)
+    read = [_read_source(source, config) for source in config.data]
+    eval_folder = config.eval_data or next(
+        (s.path for s in config.data if (Path(s.path) / "qrels" / f"{config.dev_split}.tsv").is_file()), None
+    )
+    held_out = None
+    if eval_folder is not None:
+        dev = load_beir(eval_folder, config.dev_split)
+        has_test = (Path(eval_folder) / "qrels" / f"{config.test_split}.tsv").is_file()
+        test = load_beir(eval_folder, config.test_split) if has_test else None
+        rows = [[p.row for p in r.pairs] for r in read]
+    else:
+        grouped_by = "corpus document" if config.unsupervised else "positive passage"
+        carved = carve([p for r in read for p in r.pairs], _data_name(config), grouped_by, seed=config.seed)
+        dev, test, held_out = carved.dev, carved.test, carved.held_out
+        kept = set(carved.rows)
+        rows = [[p.row for p in r.pairs if p.row in kept] for r in read]
+        logger.info("no dev split: held out %s", held_out.to_dict())
+    pairs, sources = _pool(read, rows)
     pii = _scrub(pairs) if config.pii_scrub else {}
-    eval_folder = config.eval_data or next((s.path for s in config.data if Path(s.path).is_dir()), None)
-    if eval_folder is None:
-        raise InputError("no evaluation data: pass --eval-data BEIR_FOLDER with dev (and test) qrels")
-    dev = load_beir(eval_folder, config.dev_split)
-    has_test = (Path(eval_folder) / "qrels" / f"{config.test_split}.tsv").is_file()
-    test = load_beir(eval_folder, config.test_split) if has_test else None
     leakage = []
     for split in (dev, test):
         if split is not None:
@@ -59,36 +85,39 @@ def load_run_data(config: TrainConfig) -> RunData:
             leakage.append(report.to_dict())
             if report.leaked:
                 warnings.warn(report.describe(), stacklevel=3)
-    return RunData(pairs, dev, test, sources, pii, leakage)
+    return RunData(pairs, dev, test, sources, pii, leakage, held_out)
 
 
-def _read_sources(config: TrainConfig) -> tuple[PairSet, list[dict[str, Any]]]:
+def _read_source(source: DataSource, config: TrainConfig) -> _SourceRows:
+    path = Path(source.path)
+    if not source.license:
+        message = f"data source {path} has no license; record it (e.g. --license 'CC-BY-4.0') for governance"
+        if config.require_license:
+            raise InputError(message)
+        warnings.warn(message, stacklevel=5)
+    if config.unsupervised:
+        return _corpus_rows(path, source, config)
+    if path.is_dir():
+        rows, files = pairs_from_beir(path, source.split)
+    else:
+        rows, files = read_pair_file(path), [fingerprint_file(path)]
+    return _SourceRows(source, [KeyedPair(a, p, n, group=p, target=p) for a, p, n in rows], files, None)
+
+
+def _pool(read: list[_SourceRows], rows: list[list[tuple[str, str, str | None]]]) -> tuple[PairSet, list[dict]]:
+    """The training pairs of every source in one set (deduplicated), and each source's record."""
     pairs, sources = PairSet(), []
-    for source in config.data:
-        path = Path(source.path)
-        if not source.license:
-            message = f"data source {path} has no license; record it (e.g. --license 'CC-BY-4.0') for governance"
-            if config.require_license:
-                raise InputError(message)
-            warnings.warn(message, stacklevel=4)
-        made: dict[str, int] | None = None
-        rows: list[tuple[str, str, str | None]]
-        if config.unsupervised:
-            rows, files, made = _corpus_rows(path, config)
-        elif path.is_dir():
-            rows, files = pairs_from_beir(path, source.split)
-        else:
-            rows, files = read_pair_file(path), [fingerprint_file(path)]
-        before = len(pairs)
-        pairs.extend(rows)
+    for source_rows, kept in zip(read, rows, strict=True):
+        path, before = Path(source_rows.source.path), len(pairs)
+        pairs.extend(kept)
         sources.append(
             {
                 "path": str(path),
-                "split": source.split if path.is_dir() and made is None else None,
-                "license": source.license,
-                "files": files,
+                "split": source_rows.source.split if path.is_dir() and source_rows.corpus_only is None else None,
+                "license": source_rows.source.license,
+                "files": source_rows.files,
                 "pairs": len(pairs) - before,
-                **({"corpus_only": made} if made is not None else {}),
+                **({"corpus_only": source_rows.corpus_only} if source_rows.corpus_only is not None else {}),
             }
         )
     if not len(pairs):
@@ -96,17 +125,26 @@ def _read_sources(config: TrainConfig) -> tuple[PairSet, list[dict[str, Any]]]:
     return pairs, sources
 
 
-def _corpus_rows(
-    path: Path, config: TrainConfig
-) -> tuple[list[tuple[str, str, str | None]], list[dict[str, Any]], dict[str, int]]:
+def _data_name(config: TrainConfig) -> str:
+    """The first source's folder or file name, for the held-out splits and the run id."""
+    path = Path(config.data[0].path)
+    return path.name if path.is_dir() else path.stem
+
+
+def _corpus_rows(path: Path, source: DataSource, config: TrainConfig) -> _SourceRows:
     """Pairs made from the passages of ``path`` alone (no queries read), the files read, and the count per method."""
     from edge_embed.index.documents import read_documents
     from edge_embed.train.corpus_pairs import corpus_pairs
 
     corpus = path / "corpus.jsonl" if path.is_dir() else path
-    made = corpus_pairs(read_documents(path), CorpusMethod.parse(config.unsupervised), seed=config.seed)
+    documents = read_documents(path)
+    made = corpus_pairs(documents, CorpusMethod.parse(config.unsupervised), seed=config.seed)
     logger.info("corpus-only pairs from %s: %s", corpus, ", ".join(f"{m} {n}" for m, n in made.made.items()))
-    return list(made.rows), [fingerprint_file(corpus)], made.made
+    keyed = [
+        KeyedPair(a, p, n, group=documents[i].id, target=documents[i].embedded_text)
+        for (a, p, n), i in zip(made.rows, made.origins, strict=True)
+    ]
+    return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made)
 
 
 def _scrub(pairs: PairSet) -> dict[str, int]:

@@ -90,6 +90,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "data": data.sources,
         "pii_replacements": data.pii,
         "leakage": data.leakage,
+        **({"held_out": data.held_out.to_dict()} if data.held_out else {}),
         "config": config.to_dict(),
         "fingerprint": fingerprint,
         "seed": config.seed,

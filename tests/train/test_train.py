@@ -205,3 +205,48 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
     assert record["status"] == "finished" and record["config"]["unsupervised"] == ["title"]
     assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
 
+
+def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad_mini, tmp_path):
+    """No --eval-data and no BEIR folder: dev and test are held out of the pairs (whole passages) and recorded."""
+    corpus = {r["_id"]: r for r in map(json.loads, (medquad_mini / "corpus.jsonl").read_text().splitlines())}
+    queries = {r["_id"]: r["text"] for r in map(json.loads, (medquad_mini / "queries.jsonl").read_text().splitlines())}
+    pairs = tmp_path / "own.jsonl"
+    with open(pairs, "w") as handle:
+        for line in (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]:
+            qid, cid, _ = line.split("\t")
+            handle.write(json.dumps({"anchor": queries[qid], "positive": corpus[cid]["text"]}) + "\n")
+    config = preset(
+        "tiny", data=(DataSource(str(pairs), license="own"),), output_dir=str(tmp_path / "runs"), max_seq_length=32
+    )
+    run = train(config, show_progress=False)
+    record = json.loads((run / "run.json").read_text())
+    held = record["held_out"]
+    assert held["grouped_by"] == "positive passage" and held["dev"]["groups"] == held["test"]["groups"] >= 10
+    assert run.name.startswith("own-held-out-tiny-")
+    assert all(report["passage_overlap"] == 0 for report in record["leakage"])  # nothing held out was trained on
+    assert record["data"][0]["pairs"] < 223 and set(record["metrics"]["finetuned"]) == {"dev", "test"}
+
+
+def test_corpus_only_on_a_plain_corpus_holds_out_whole_documents(medquad_mini, tmp_path):
+    corpus = tmp_path / "manuals.jsonl"
+    corpus.write_text((medquad_mini / "corpus.jsonl").read_text())
+    config = preset(
+        "tiny",
+        data=(DataSource(str(corpus), license="own"),),
+        output_dir=str(tmp_path / "runs"),
+        max_seq_length=32,
+        unsupervised=("title",),
+    )
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+    held = record["held_out"]
+    # medquad titles repeat (several passages per condition): such documents are one group, held out together
+    assert held["grouped_by"] == "corpus document" and 80 <= held["groups"] < 300
+    assert 300 - record["data"][0]["pairs"] >= held["dev"]["groups"] + held["test"]["groups"]
+    assert all(r["query_overlap"] == 0 and r["passage_overlap"] == 0 for r in record["leakage"])
+
+
+def test_too_little_data_for_a_held_out_slice_is_refused_before_training(pairs_file, tmp_path):
+    config = preset("tiny", data=(DataSource(str(pairs_file), license="own"),), output_dir=str(tmp_path / "runs"))
+    with pytest.raises(InputError, match="32 distinct passages; carving a held-out slice needs at least 80"):
+        train(config, show_progress=False)
+    assert not (tmp_path / "runs").exists()
