@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,10 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
     saved = SentenceTransformer(str(run_dir / FINAL_MODEL), device=device, local_files_only=True)
     record["metrics"]["finetuned"] = evaluate_model(saved, data, config.matryoshka_dims)
     eval_seconds += time.time() - t0
+    below = below_base(record["metrics"], data.dev.split)
+    if below:
+        warnings.warn(below, stacklevel=2)
+        record["below_base"] = below
     state = trainer.state
     record.update(
         {
@@ -178,6 +183,19 @@ def evaluate_model(model: Any, data: RunData, dims: tuple[int, ...]) -> dict[str
         scores = evaluator.score(model, corpus)
         results[split.split] = {str(dim): metrics for dim, metrics in scores.items()}
     return results
+
+
+def below_base(metrics: dict[str, Any], split: str) -> str | None:
+    """A one-line warning when the finetuned model scores below the base model on ``split`` at full width."""
+    base, tuned = metrics["base"][split], metrics["finetuned"][split]
+    full = str(max(int(dim) for dim in tuned))
+    before, after = base[full]["ndcg@10"], tuned[full]["ndcg@10"]
+    if after >= before:
+        return None
+    return (
+        f"the finetuned model scores below the base model on {split} (NDCG@10 {after:.4f} vs {before:.4f}): "
+        "too few pairs, or too many epochs over them; try fewer epochs, a lower --lr or more pairs, or keep the base"
+    )
 
 
 def _base_metrics(model: Any, data: RunData, config: TrainConfig, cache: Path) -> dict[str, Any]:

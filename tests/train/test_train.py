@@ -250,3 +250,14 @@ def test_too_little_data_for_a_held_out_slice_is_refused_before_training(pairs_f
     with pytest.raises(InputError, match="32 distinct passages; carving a held-out slice needs at least 80"):
         train(config, show_progress=False)
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_finetuned_model_below_the_base_on_dev_is_named():
+    from edge_embed.train.trainer import below_base
+
+    def scores(dev, width=384):
+        return {"dev": {str(width): {"ndcg@10": dev}, "64": {"ndcg@10": 0.99}}}
+
+    assert below_base({"base": scores(0.80), "finetuned": scores(0.81)}, "dev") is None
+    message = below_base({"base": scores(0.80), "finetuned": scores(0.78)}, "dev")
+    assert message.startswith("the finetuned model scores below the base model on dev (NDCG@10 0.7800 vs 0.8000)")
