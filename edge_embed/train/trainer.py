@@ -198,11 +198,14 @@ def below_base(metrics: dict[str, Any], split: str) -> str | None:
     )
 
 
-def _base_metrics(model: Any, data: RunData, config: TrainConfig, cache: Path) -> dict[str, Any]:
+def _base_metrics(model: Any, data: RunData, config: TrainConfig, cache: Path | None) -> dict[str, Any]:
     """The base model's metrics, read from ``cache`` when the same base was scored on the same splits before.
 
     Runs that differ only in training data or recipe (a learning curve, a lever sweep) share one scoring of the base.
     """
+    if cache is None:  # weights of unknown content: nothing safe to share
+        logger.info("evaluating the base model")
+        return evaluate_model(model, data, config.matryoshka_dims)
     if cache.is_file():
         logger.info("base model metrics from %s", cache)
         return dict(json.loads(cache.read_text()))
@@ -213,9 +216,11 @@ def _base_metrics(model: Any, data: RunData, config: TrainConfig, cache: Path) -
     return metrics
 
 
-def _base_metrics_path(config: TrainConfig, data: RunData, weights_sha256: str | None) -> Path:
+def _base_metrics_path(config: TrainConfig, data: RunData, weights_sha256: str | None) -> Path | None:
     """``<output_dir>/.base-metrics/<key>.json``, keyed by the base weights, the splits' content, the sequence
-    length and the Matryoshka dims: everything the base model's scores depend on."""
+    length and the Matryoshka dims: everything the base model's scores depend on (None without a weights hash)."""
+    if not weights_sha256:
+        return None
     splits = [s for s in (data.dev, data.test) if s is not None]
     payload = json.dumps(
         [
