@@ -101,7 +101,8 @@ def carve(pairs: Sequence[KeyedPair], name: str, grouped_by: str, seed: int = 42
 
 def _units(pairs: Sequence[KeyedPair]) -> dict[str, str]:
     """Each group's unit: groups joined by a shared anchor (one title over several passages, one question with two
-    answers) are held out together, so a held-out query never has a relevant passage left in training."""
+    answers; case and spacing folded) are held out together, so a held-out query never has a relevant passage left
+    in training."""
     parent: dict[str, str] = {}
 
     def root(group: str) -> str:
