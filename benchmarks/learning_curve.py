@@ -61,9 +61,8 @@ class CurvePoint:
     run_id: str
 
 
-def labelled_sample(data: Path, n: int | None, work: Path, seed: int = 0) -> Path:
-    """The first ``n`` pairs of one seeded shuffle of the train qrels (all when None), as a JSONL pair file."""
-    rows, _ = pairs_from_beir(data, "train")
+def labelled_sample(rows: list[tuple[str, str, str | None]], n: int | None, work: Path, seed: int = 0) -> Path:
+    """The first ``n`` of one seeded shuffle of the train pairs ``rows`` (all when None), as a JSONL pair file."""
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     chosen = order if n is None else order[:n]
@@ -139,8 +138,11 @@ def main() -> None:
     runs = args.work / "runs"
     args.work.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=args.work / "learning_curve.log", level=logging.INFO, force=True)
+    if not all(p == "all" or p.isdigit() and int(p) > 0 for p in args.points.split(",")):
+        raise SystemExit(f"--points {args.points!r}: give positive pair counts or 'all', e.g. 50,200,1000,all")
     counts = [None if p == "all" else int(p) for p in args.points.split(",")]
-    total = len(pairs_from_beir(data, "train")[0])
+    train_rows = pairs_from_beir(data, "train")[0]
+    total = len(train_rows)
 
     print("corpus-only stage (title + inverse cloze, no query read)", file=sys.stderr)
     corpus_run = corpus_only_run(data, runs)
@@ -150,7 +152,7 @@ def main() -> None:
     points = [CurvePoint("labels", 0, base_test, base_dev, 0.0, 0.0, 0, 0.0, "base"), stage]
     for n in counts:
         size = total if n is None else n
-        pairs = labelled_sample(data, n, args.work)
+        pairs = labelled_sample(train_rows, n, args.work)
         print(f"labels: {size} pairs", file=sys.stderr)
         points.append(point("labels", size, labelled_run(data, pairs, size, runs, None, args.min_pairs_seen)))
         if str(n) in args.corpus_points.split(","):
