@@ -35,7 +35,7 @@ def train_command(medquad_mini, runs, *extra):
 
 
 def only_run(runs):
-    (run,) = [p for p in runs.iterdir() if p.is_dir()]
+    (run,) = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]  # beside .base-metrics/
     return run, json.loads((run / "run.json").read_text())
 
 
