@@ -365,7 +365,13 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     if args.trust and args.no_verify:
         raise InputError("--trust checks every file: it cannot be combined with --no-verify")
-    embedder = Embedder.load(args.artifact, threads=args.threads, verify=not args.no_verify, trust=args.trust)
+    embedder = Embedder.load(
+        args.artifact,
+        threads=args.threads,
+        verify=not args.no_verify,
+        trust=args.trust,
+        compile_cache=args.compile_cache,
+    )
     index = None
     if args.index is not None:
         from edge_embed.index import VectorIndex

@@ -656,6 +656,13 @@ def _add_serve_commands(commands: Any) -> None:
     serve.add_argument("--model-name", help="the model name answered in responses (default: the folder's name)")
     serve.add_argument("--no-warmup", action="store_true", help="skip the warm-up batches at start")
     serve.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model file on load")
+    serve.add_argument(
+        "--compile-cache",
+        type=Path,
+        metavar="DIR",
+        help="OpenVINO artifacts: keep the compiled model in DIR so restarts skip compiling (a folder only this "
+        "user can write)",
+    )
     _add_trust(serve)
     serve.add_argument(
         "--feedback", type=Path, metavar="WORKSPACE", help="accept POST /feedback into this workspace's registry"

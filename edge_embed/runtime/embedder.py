@@ -22,7 +22,7 @@ from edge_embed.lineage.manifest import (
     read_verified_manifest,
     verify_files,
 )
-from edge_embed.runtime.graph import GraphRunner, check_graph, open_graph
+from edge_embed.runtime.graph import GraphRunner, check_graph, compile_cache_folder, open_graph
 from edge_embed.runtime.pooling import normalize, pool
 from edge_embed.runtime.precision import RANGES_CHECK, Precision, quantize
 from edge_embed.runtime.session import DEFAULT_PROVIDERS
@@ -76,6 +76,7 @@ class Embedder:
         verify: bool = True,
         providers: tuple[str, ...] = DEFAULT_PROVIDERS,
         trust: Iterable[str | Path | bytes] | None = None,
+        compile_cache: str | Path | None = None,
     ) -> None:
         """Load an artifact folder.
 
@@ -88,6 +89,9 @@ class Embedder:
             providers: onnxruntime execution providers, in order of preference.
             trust: Public key files (``edge-embed keygen``): refuse the artifact unless its manifest is signed by
                 one of them (needs ``edge-embed[sign]``); implies ``verify``.
+            compile_cache: A folder where an OpenVINO artifact keeps its compiled model, so later starts import it
+                instead of compiling (about half of its cold start); trusted like the artifact, so give a folder only
+                this user can write. Other engines compile nothing and ignore it.
 
         Raises:
             ArtifactError: If the folder, a file or the manifest is missing, invalid or corrupt.
@@ -114,7 +118,8 @@ class Embedder:
                 )
         if verify:  # a trusted signature vouches for every file it lists: check them all
             verify_files(folder, manifest, None if trust is not None else needed)
-        runner = open_graph(model_file, manifest.graph, threads=threads, providers=providers)
+        cache = None if compile_cache is None else compile_cache_folder(compile_cache, manifest)
+        runner = open_graph(model_file, manifest.graph, threads=threads, providers=providers, compile_cache=cache)
         check_graph(runner, manifest, model_file)
         self._setup(folder, manifest, runner, _load_tokenizer(tokenizer_file, manifest), dim)
 
@@ -127,9 +132,18 @@ class Embedder:
         verify: bool = True,
         providers: tuple[str, ...] = DEFAULT_PROVIDERS,
         trust: Iterable[str | Path | bytes] | None = None,
+        compile_cache: str | Path | None = None,
     ) -> Embedder:
         """Load an artifact folder: the same as ``Embedder(path, ...)``."""
-        return cls(path, threads=threads, dim=dim, verify=verify, providers=providers, trust=trust)
+        return cls(
+            path,
+            threads=threads,
+            dim=dim,
+            verify=verify,
+            providers=providers,
+            trust=trust,
+            compile_cache=compile_cache,
+        )
 
     @classmethod
     def _from_parts(

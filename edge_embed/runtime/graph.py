@@ -69,8 +69,10 @@ def open_graph(
     graph: GraphSpec,
     threads: int | None = None,
     providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+    compile_cache: Path | None = None,
 ) -> GraphRunner:
-    """Load ``model_file`` with the engine ``graph.backend`` names.
+    """Load ``model_file`` with the engine ``graph.backend`` names (OpenVINO keeps its compiled model in
+    ``compile_cache`` when given: a folder for this graph alone; the other engines have nothing to cache).
 
     Raises:
         ArtifactError: If the engine cannot load the file.
@@ -88,10 +90,25 @@ def open_graph(
     if graph.backend is Backend.OPENVINO:
         from edge_embed.runtime.openvino import OpenVinoRunner
 
-        return OpenVinoRunner.load(model_file, threads, graph.inference_precision)
+        return OpenVinoRunner.load(model_file, threads, graph.inference_precision, compile_cache)
     from edge_embed.runtime.static import StaticRunner
 
     return StaticRunner.load(model_file)  # numpy computes a lookup and a mean in one thread
+
+
+def compile_cache_folder(root: str | Path, manifest: Manifest) -> Path:
+    """The folder under ``root`` that holds the compiled form of this manifest's graph, named by its files' sha256,
+    created if missing (so one cache root serves every artifact and a changed graph never meets a stale blob).
+
+    Raises:
+        InputError: If the folder cannot be created.
+    """
+    folder = Path(root) / "-".join(manifest.files[name][:16] for name in manifest.graph.files)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot use {root} as a compile cache: {exc.strerror or exc}") from None
+    return folder
 
 
 def check_graph(runner: GraphRunner, manifest: Manifest, model_file: Path) -> None:

@@ -10,6 +10,11 @@ OpenVINO's CPU plugin prepares its kernels for each new input shape on first sig
 the runner feeds it a small set of shapes: the sequence padded to a multiple of :data:`SEQUENCE_STEP` tokens
 (masked, so the vectors do not change) and the batch split into power-of-two parts. A service warms every one of
 those shapes up at start (:func:`shape_buckets`), and no request meets a cold shape afterwards.
+
+Compiling the graph is most of an OpenVINO artifact's cold start. Given a ``compile_cache`` folder, the compiled
+model is kept there (OpenVINO's own cache, in a subfolder named by the graph's sha256 from the manifest) and later
+starts import it instead of compiling. OpenVINO loads what it finds there without a checksum of its own: give it a
+folder only the service's user can write, as protected as the artifact itself.
 """
 
 from __future__ import annotations
@@ -72,8 +77,15 @@ class OpenVinoRunner:
         self._local = threading.local()
 
     @classmethod
-    def load(cls, model_file: Path, threads: int | None, precision: InferencePrecision | None) -> OpenVinoRunner:
-        """Compile ``model_file`` for this CPU.
+    def load(
+        cls,
+        model_file: Path,
+        threads: int | None,
+        precision: InferencePrecision | None,
+        compile_cache: Path | None = None,
+    ) -> OpenVinoRunner:
+        """Compile ``model_file`` for this CPU, or import it from ``compile_cache`` (a folder for this graph alone)
+        when an earlier start compiled it there with the same properties.
 
         Raises:
             ArtifactError: If OpenVINO cannot read or compile the file.
@@ -83,6 +95,8 @@ class OpenVinoRunner:
         ov = _openvino()
         precision = precision or InferencePrecision.F32
         core = ov.Core()
+        if compile_cache is not None:
+            core.set_property({"CACHE_DIR": str(compile_cache)})
         if precision is InferencePrecision.BF16 and not cpu_has_bf16(core):
             warnings.warn(
                 "this artifact computes in bf16, which this CPU lacks (no AVX512-BF16 or AMX): OpenVINO runs it in "

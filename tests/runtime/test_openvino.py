@@ -157,3 +157,36 @@ def test_bucketed_shapes_change_no_vector_and_warm_up_runs_each_once(openvino_ar
     warmed, seen[:] = set(seen), []
     embedder.embed(texts, batch_size=8, max_batch_tokens=64)
     assert seen and set(seen) <= warmed
+
+
+def test_a_compile_cache_is_filled_once_then_imported_with_the_same_vectors(openvino_artifact, tmp_path):
+    cache = tmp_path / "ov-cache"
+    first = Embedder(openvino_artifact, compile_cache=cache)
+    (folder,) = cache.iterdir()  # one folder per graph, named by its files' sha256
+    manifest = read_manifest(openvino_artifact)
+    assert folder.name == "-".join(manifest.files[name][:16] for name in manifest.graph.files)
+    (blob,) = folder.iterdir()
+    assert not first._runner._compiled.get_property("LOADED_FROM_CACHE")
+    second = Embedder(openvino_artifact, compile_cache=cache)
+    assert second._runner._compiled.get_property("LOADED_FROM_CACHE")
+    np.testing.assert_array_equal(second.embed(TEXTS), first.embed(TEXTS))
+    np.testing.assert_allclose(second.embed(TEXTS), Embedder(openvino_artifact).embed(TEXTS), atol=1e-6)
+
+    blob.write_bytes(blob.read_bytes()[:100])  # a start killed while writing it: compiled again, not trusted
+    third = Embedder(openvino_artifact, compile_cache=cache)
+    assert not third._runner._compiled.get_property("LOADED_FROM_CACHE")
+    np.testing.assert_array_equal(third.embed(TEXTS), first.embed(TEXTS))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ov", "ov-cache", "toy"]  # nothing written elsewhere
+    assert [p.name for p in folder.iterdir()] == [blob.name]
+
+
+def test_a_compile_cache_that_cannot_be_a_folder_is_one_line(openvino_artifact, tmp_path, capsys):
+    from edge_embed.cli.main import main
+
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    with pytest.raises(InputError, match=f"cannot use {taken} as a compile cache"):
+        Embedder(openvino_artifact, compile_cache=taken)
+    assert main(["serve", str(openvino_artifact), "--port", "9", "--compile-cache", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "as a compile cache" in err
