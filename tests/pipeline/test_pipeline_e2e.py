@@ -123,6 +123,7 @@ def test_refresh_from_feedback_makes_a_child_artifact_with_lineage_and_a_compari
     from edge_embed.lineage.chain import LinkKind, resolve_lineage
     from edge_embed.lineage.manifest import manifest_sha256
     from edge_embed.pipeline.refresh import REFRESH_FILE
+    from edge_embed.records.bench import BenchReport
     from edge_embed.samples import maintenance_dataset
 
     workspace = quickstart
@@ -134,12 +135,13 @@ def test_refresh_from_feedback_makes_a_child_artifact_with_lineage_and_a_compari
         "".join(json.dumps({"query": queries[q], "passage_id": c, "relevant": "yes"}) + "\n" for q, c in qrels)
     )
     assert main(["feedback", "import", str(feedback), "--workspace", str(workspace), "--corpus", str(data)]) == 0
-    deployed = workspace / "artifacts" / "maintenance-dynamic-int8"
+    # The deployed artifact is the one the quickstart's bench recommends: fp32 or int8, timing decides.
+    deployed = Path(BenchReport.read(workspace / "reports" / "maintenance").recommendation.path)
     deployed_sha = manifest_sha256(deployed)
     config = workspace / "quickstart.toml"
     assert main(["pipeline", str(config), "--feedback", str(workspace)]) == 0
     out = capsys.readouterr().out
-    assert stage_status(out, "train") == "done" and "Refresh: maintenance-dynamic-int8 -> maintenance-refresh-" in out
+    assert stage_status(out, "train") == "done" and f"Refresh: {deployed.name} -> maintenance-refresh-" in out
 
     name = f"maintenance-refresh-{deployed_sha[:8]}"
     comparison = json.loads((workspace / "reports" / name / REFRESH_FILE).read_text())
