@@ -23,6 +23,7 @@ __all__ = [
     "pareto_front",
     "recommend",
     "summary_table",
+    "workload_pick",
     "workload_picks",
     "write_report",
 ]
@@ -133,6 +134,27 @@ def workload_picks(rows: Sequence[BenchRow], max_drop: float = DEFAULT_MAX_DROP)
     queries = min(close, key=lambda r: r.p50_ms)
     picks.append(WorkloadPick("batch-1 queries", queries.label, queries.path, queries.p50_ms, "ms p50"))
     return picks
+
+
+def workload_pick(folder: Path, workload: str) -> WorkloadPick:
+    """The artifact a bench report folder picks for ``workload`` (``"documents"``, ``"short texts"`` or
+    ``"batch-1 queries"``), with its path checked.
+
+    Raises:
+        ArtifactError: If ``folder`` holds no readable report.
+        InputError: If the report has no pick for ``workload`` or the picked artifact is not where the bench found it.
+    """
+    picks = {pick.workload: pick for pick in workload_picks(BenchReport.read(folder).rows)}
+    if workload not in picks:
+        known = ", ".join(picks) or "none"
+        raise InputError(f"the report in {folder} picks no artifact for {workload} (its picks: {known})")
+    pick = picks[workload]
+    if not Path(pick.path).is_dir():
+        raise InputError(
+            f"the report in {folder} picks {pick.label} for {workload}, but {pick.path} is not a folder here; "
+            "serve the artifact folder itself"
+        )
+    return pick
 
 
 def summary_table(report: BenchReport) -> str:

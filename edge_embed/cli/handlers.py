@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from edge_embed.errors import InputError
 from edge_embed.tables import format_table
 
+# serve --workload: the bench report's workloads, spelled for a command line
+SERVED_WORKLOADS = {"short-texts": "short texts", "batch-1-queries": "batch-1 queries", "documents": "documents"}
+
 if TYPE_CHECKING:
     from edge_embed.data.beir import RetrievalDataset
     from edge_embed.data.texts import TextSample
@@ -365,8 +368,9 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     if args.trust and args.no_verify:
         raise InputError("--trust checks every file: it cannot be combined with --no-verify")
+    artifact = _served_artifact(args.artifact, args.workload)
     embedder = Embedder.load(
-        args.artifact,
+        artifact,
         threads=args.threads,
         verify=not args.no_verify,
         trust=args.trust,
@@ -385,7 +389,7 @@ def run_serve(args: argparse.Namespace) -> int:
         feedback = FeedbackStore(registry_path(args.feedback), threads=True)
     app = create_app(embedder, settings, index=index, feedback=feedback)
     print(
-        f"edge-embed: serving {args.artifact} on http://{args.host}:{args.port} "
+        f"edge-embed: serving {artifact} on http://{args.host}:{args.port} "
         f"(POST /v1/embeddings, /embed{', /search' if index is not None else ''}"
         f"{', /feedback' if feedback is not None else ''}; GET /health, /info, /metrics)"
         f"{' with an API key' if settings.api_key else ''}",
@@ -393,6 +397,21 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     run(app, args.host, args.port)
     return 0
+
+
+def _served_artifact(target: Path, workload: str | None) -> Path:
+    """``target`` itself, or the artifact a bench report folder picks for the service's workload."""
+    from edge_embed.records.bench import REPORT_FILE
+
+    if not (target / REPORT_FILE).is_file():
+        if workload is not None:
+            raise InputError(f"--workload picks from a bench report folder; {target} holds no {REPORT_FILE}")
+        return target
+    from edge_embed.bench.report import workload_pick
+
+    pick = workload_pick(target, SERVED_WORKLOADS[workload or "short-texts"])
+    print(f"edge-embed: {target} picks {pick.describe()}", file=sys.stderr)
+    return Path(pick.path)
 
 
 def run_index_build(args: argparse.Namespace) -> int:

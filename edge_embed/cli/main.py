@@ -627,7 +627,15 @@ def _add_serve_commands(commands: Any) -> None:
         description="Serve an artifact on loopback (by default) with dynamic micro-batching. Routes: POST "
         "/v1/embeddings (OpenAI), /embed, /tokenize, /similarity (TEI); GET /health, /info, /metrics (Prometheus).",
     )
-    serve.add_argument("artifact", type=Path, help="artifact folder")
+    serve.add_argument(
+        "artifact", type=Path, help="artifact folder, or a bench report folder: serve its pick for --workload"
+    )
+    serve.add_argument(
+        "--workload",
+        choices=list(handlers.SERVED_WORKLOADS),
+        help="with a bench report: the workload whose pick to serve (default: short-texts, what a micro-batching "
+        "service runs)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     serve.add_argument(

@@ -281,3 +281,63 @@ def test_the_command_refuses_a_bad_port_with_one_line(artifact, capsys):
 
     assert main(["serve", str(artifact), "--port", "70000"]) == 2
     assert "--port must be from 1 to 65535" in capsys.readouterr().err
+
+
+def _report_over(tmp_path, fast_for_documents, fast_for_short_texts):
+    """A bench report folder (real records, report.json as ``bench`` writes it) over two real artifacts."""
+    from dataclasses import replace
+
+    from edge_embed.bench.report import write_report
+    from tests.helpers.records import bench_report, bench_row, steady
+
+    metrics = dict.fromkeys(("ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100", "map@100"), 0.9)
+    rows = [
+        replace(bench_row("docs", 4.0, 0.9), path=str(fast_for_documents), throughput=steady(70.0), metrics=metrics),
+        replace(bench_row("short", 2.0, 0.9), path=str(fast_for_short_texts), metrics=metrics),
+    ]
+    rows[1] = replace(rows[1], throughput=steady(40.0), short_throughput=steady(900.0))
+    machine = {"cpu": "test cpu", "flags": [], "threads": 2, "cores_usable": 2, "versions": {}}
+    settings = {"rounds": 3, "latency_queries": 10, "batch_size": 32}
+    return write_report(replace(bench_report(rows), machine=machine, settings=settings), tmp_path / "report")
+
+
+def test_a_bench_report_serves_its_pick_for_the_workload(artifact, tmp_path, capsys):
+    from edge_embed.cli.handlers import _served_artifact
+
+    other = make_toy_artifact(tmp_path / "other")
+    report = _report_over(tmp_path, fast_for_documents=other, fast_for_short_texts=artifact)
+    assert _served_artifact(report, None) == artifact  # a service micro-batches short texts by default
+    assert _served_artifact(report, "documents") == other
+    assert _served_artifact(report, "batch-1-queries") == artifact  # half the p95: the faster p50
+    assert "picks short texts: short (900.0 queries/s)" in capsys.readouterr().err
+    assert _served_artifact(artifact, None) == artifact  # an artifact folder is served as it is
+
+    port = _free_port()
+    command = [sys.executable, "-m", "edge_embed.cli.main", "serve", str(report), "--port", str(port)]
+    server = subprocess.Popen([*command, "--workload", "documents"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                info = httpx.get(f"http://127.0.0.1:{port}/info", timeout=1)
+                if info.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "the service did not come up"
+            time.sleep(0.1)
+        assert info.json()["model_id"] == "other"
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert f"serving {other} on http://127.0.0.1:{port}" in server.stderr.read()
+
+
+def test_serving_a_report_is_refused_in_one_line_when_it_cannot_pick(artifact, tmp_path, capsys):
+    from edge_embed.cli.main import main
+
+    report = _report_over(tmp_path, fast_for_documents=tmp_path / "gone", fast_for_short_texts=artifact)
+    assert main(["serve", str(report), "--workload", "documents", "--port", "9"]) == 2
+    assert f"{tmp_path / 'gone'} is not a folder here; serve the artifact folder itself" in capsys.readouterr().err
+    assert main(["serve", str(artifact), "--workload", "documents", "--port", "9"]) == 2
+    assert "--workload picks from a bench report folder" in capsys.readouterr().err
