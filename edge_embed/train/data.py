@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,8 @@ def load_run_data(config: TrainConfig) -> RunData:
         logger.info("no dev split: held out %s", held_out.to_dict())
     pairs, sources = _pool(read, rows)
     pii = _scrub(pairs) if config.pii_scrub else {}
+    if held_out is not None and config.pii_scrub:  # carved from the same data: scored on what training read
+        dev, test = _scrub_split(dev), None if test is None else _scrub_split(test)
     leakage = []
     for split in (dev, test):
         if split is not None:
@@ -145,6 +147,16 @@ def _corpus_rows(path: Path, source: DataSource, config: TrainConfig) -> _Source
         for (a, p, n), i in zip(made.rows, made.origins, strict=True)
     ]
     return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made)
+
+
+def _scrub_split(split: RetrievalDataset) -> RetrievalDataset:
+    """A carved split with PII scrubbed from its queries and passages, as from the training pairs."""
+    scrub = PiiScrubber()
+    return replace(
+        split,
+        queries={k: scrub(t) for k, t in split.queries.items()},
+        corpus={k: scrub(t) for k, t in split.corpus.items()},
+    )
 
 
 def _scrub(pairs: PairSet) -> dict[str, int]:

@@ -262,3 +262,26 @@ def test_a_finetuned_model_below_the_base_on_dev_is_named():
     assert below_base({"base": scores(0.80), "finetuned": scores(0.81)}, "dev") is None
     message = below_base({"base": scores(0.80), "finetuned": scores(0.78)}, "dev")
     assert message.startswith("the finetuned model scores below the base model on dev (NDCG@10 0.7800 vs 0.8000)")
+
+
+def test_pii_scrubbing_reaches_the_carved_dev_and_test_texts(medquad_mini, tmp_path):
+    """A held-out slice comes from the same data as the pairs: with --pii-scrub it is scrubbed the same way."""
+    from edge_embed.train.data import load_run_data
+
+    corpus = {r["_id"]: r for r in map(json.loads, (medquad_mini / "corpus.jsonl").read_text().splitlines())}
+    queries = {r["_id"]: r["text"] for r in map(json.loads, (medquad_mini / "queries.jsonl").read_text().splitlines())}
+    pairs = tmp_path / "own.jsonl"
+    with open(pairs, "w") as handle:
+        for line in (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]:
+            qid, cid, _ = line.split("\t")
+            passage = corpus[cid]["text"] + f" Contact: nurse.{cid}@example.com"
+            handle.write(json.dumps({"anchor": queries[qid], "positive": passage}) + "\n")
+    config = preset("tiny", data=(DataSource(str(pairs), license="own"),), output_dir=str(tmp_path / "runs"))
+    plain = load_run_data(config)
+    assert any("@example.com" in t for t in plain.dev.corpus.values())  # the slice does carry the addresses
+    scrubbed = load_run_data(preset("tiny", data=config.data, output_dir=config.output_dir, pii_scrub=True))
+    for split in (scrubbed.dev, scrubbed.test):
+        texts = list(split.corpus.values())
+        assert texts and not any("@example.com" in t for t in texts) and any("[EMAIL]" in t for t in texts)
+    assert scrubbed.dev.relevant_docs == plain.dev.relevant_docs  # the same slice, only its texts changed
+    assert not any("@example.com" in t for t in scrubbed.pairs.positives)
