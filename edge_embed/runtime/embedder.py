@@ -15,6 +15,7 @@ from tokenizers import Encoding, Tokenizer
 from edge_embed.errors import ArtifactError, InputError
 from edge_embed.lineage.manifest import (
     MANIFEST_NAME,
+    Backend,
     Manifest,
     check_manifest_bytes,
     parse_manifest,
@@ -90,8 +91,8 @@ class Embedder:
             trust: Public key files (``edge-embed keygen``): refuse the artifact unless its manifest is signed by
                 one of them (needs ``edge-embed[sign]``); implies ``verify``.
             compile_cache: A folder where an OpenVINO artifact keeps its compiled model, so later starts import it
-                instead of compiling (about half of its cold start); trusted like the artifact, so give a folder only
-                this user can write. Other engines compile nothing and ignore it.
+                instead of compiling (a third of its cold start here); trusted like the artifact, so give a folder
+                only this user can write. Other engines compile nothing: they ignore it and create no folder.
 
         Raises:
             ArtifactError: If the folder, a file or the manifest is missing, invalid or corrupt.
@@ -118,7 +119,9 @@ class Embedder:
                 )
         if verify:  # a trusted signature vouches for every file it lists: check them all
             verify_files(folder, manifest, None if trust is not None else needed)
-        cache = None if compile_cache is None else compile_cache_folder(compile_cache, manifest)
+        cache = None
+        if compile_cache is not None and manifest.graph.backend is Backend.OPENVINO:
+            cache = compile_cache_folder(compile_cache, manifest)
         runner = open_graph(model_file, manifest.graph, threads=threads, providers=providers, compile_cache=cache)
         check_graph(runner, manifest, model_file)
         self._setup(folder, manifest, runner, _load_tokenizer(tokenizer_file, manifest), dim)

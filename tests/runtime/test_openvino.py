@@ -176,6 +176,7 @@ def test_a_compile_cache_is_filled_once_then_imported_with_the_same_vectors(open
     third = Embedder(openvino_artifact, compile_cache=cache)
     assert not third._runner._compiled.get_property("LOADED_FROM_CACHE")
     np.testing.assert_array_equal(third.embed(TEXTS), first.embed(TEXTS))
+    Embedder(tmp_path / "toy", compile_cache=tmp_path / "unused")  # onnxruntime compiles nothing: no folder made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ov", "ov-cache", "toy"]  # nothing written elsewhere
     assert [p.name for p in folder.iterdir()] == [blob.name]
 
