@@ -35,6 +35,19 @@ def pairs_file(medquad_mini, tmp_path):
     return path
 
 
+def own_pair_file(medquad_mini, path, contact=False):
+    """medquad-mini's train pairs as a user's own pair file (no dev/test of its own); ``contact`` ends each passage
+    with an email address."""
+    corpus = {r["_id"]: r for r in map(json.loads, (medquad_mini / "corpus.jsonl").read_text().splitlines())}
+    queries = {r["_id"]: r["text"] for r in map(json.loads, (medquad_mini / "queries.jsonl").read_text().splitlines())}
+    with open(path, "w") as handle:
+        for line in (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]:
+            qid, cid, _ = line.split("\t")
+            passage = corpus[cid]["text"] + (f" Contact: nurse.{cid}@example.com" if contact else "")
+            handle.write(json.dumps({"anchor": queries[qid], "positive": passage}) + "\n")
+    return path
+
+
 def tiny_config(pairs_file, medquad_mini, tmp_path, **overrides):
     values = dict(
         data=(DataSource(str(pairs_file), license="CC-BY-4.0"),),
@@ -208,13 +221,7 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
 
 def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad_mini, tmp_path):
     """No --eval-data and no BEIR folder: dev and test are held out of the pairs (whole passages) and recorded."""
-    corpus = {r["_id"]: r for r in map(json.loads, (medquad_mini / "corpus.jsonl").read_text().splitlines())}
-    queries = {r["_id"]: r["text"] for r in map(json.loads, (medquad_mini / "queries.jsonl").read_text().splitlines())}
-    pairs = tmp_path / "own.jsonl"
-    with open(pairs, "w") as handle:
-        for line in (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]:
-            qid, cid, _ = line.split("\t")
-            handle.write(json.dumps({"anchor": queries[qid], "positive": corpus[cid]["text"]}) + "\n")
+    pairs = own_pair_file(medquad_mini, tmp_path / "own.jsonl")
     config = preset(
         "tiny", data=(DataSource(str(pairs), license="own"),), output_dir=str(tmp_path / "runs"), max_seq_length=32
     )
@@ -268,14 +275,7 @@ def test_pii_scrubbing_reaches_the_carved_dev_and_test_texts(medquad_mini, tmp_p
     """A held-out slice comes from the same data as the pairs: with --pii-scrub it is scrubbed the same way."""
     from edge_embed.train.data import load_run_data
 
-    corpus = {r["_id"]: r for r in map(json.loads, (medquad_mini / "corpus.jsonl").read_text().splitlines())}
-    queries = {r["_id"]: r["text"] for r in map(json.loads, (medquad_mini / "queries.jsonl").read_text().splitlines())}
-    pairs = tmp_path / "own.jsonl"
-    with open(pairs, "w") as handle:
-        for line in (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]:
-            qid, cid, _ = line.split("\t")
-            passage = corpus[cid]["text"] + f" Contact: nurse.{cid}@example.com"
-            handle.write(json.dumps({"anchor": queries[qid], "positive": passage}) + "\n")
+    pairs = own_pair_file(medquad_mini, tmp_path / "own.jsonl", contact=True)
     config = preset("tiny", data=(DataSource(str(pairs), license="own"),), output_dir=str(tmp_path / "runs"))
     plain = load_run_data(config)
     assert any("@example.com" in t for t in plain.dev.corpus.values())  # the slice does carry the addresses
