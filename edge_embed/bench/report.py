@@ -118,16 +118,19 @@ class WorkloadPick:
 def workload_picks(rows: Sequence[BenchRow], max_drop: float = DEFAULT_MAX_DROP) -> list[WorkloadPick]:
     """Per workload, the fastest full-width artifact whose NDCG@10 is within ``max_drop`` (relative) of the most
     accurate artifact's: documents by passages/s, short texts by queries/s at the same batch size, batch-1 queries
-    by p50. The picks may differ (e.g. OpenVINO for documents, onnxruntime for single queries)."""
+    by p50. The picks may differ (e.g. OpenVINO for documents, onnxruntime for single queries). An artifact whose
+    vectors depend on their batch-mates (per-tensor int8) is picked only for batch-1 queries, which have none,
+    unless no other is close enough."""
     full = [r for r in rows if r.kind is RowKind.ARTIFACT and r.full_width]
     if not full:
         return []
     floor = max(r.ndcg for r in full) * (1 - max_drop)
     close = [r for r in full if r.ndcg >= floor]
+    batched = [r for r in close if r.batch_invariant] or close
     picks = []
-    documents = max(close, key=lambda r: r.texts_per_s)
+    documents = max(batched, key=lambda r: r.texts_per_s)
     picks.append(WorkloadPick("documents", documents.label, documents.path, documents.texts_per_s, "passages/s"))
-    measured = [r for r in close if r.short_texts_per_s is not None]
+    measured = [r for r in batched if r.short_texts_per_s is not None]
     if measured:
         short = max(measured, key=lambda r: r.short_texts_per_s or 0.0)
         picks.append(WorkloadPick("short texts", short.label, short.path, short.short_texts_per_s or 0.0, "queries/s"))

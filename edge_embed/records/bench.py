@@ -172,6 +172,12 @@ class BenchRow:
         return None if self.short_throughput is None else self.short_throughput.median
 
     @property
+    def batch_invariant(self) -> bool:
+        """Whether a text's vector is independent of its batch-mates: all but per-tensor dynamic int8, whose
+        precision label says so (``int8-dynamic-per-tensor-O2``)."""
+        return "per-tensor" not in self.precision
+
+    @property
     def peak_rss_mb(self) -> float | None:
         """Median cold-start peak RSS, when measured."""
         cold = self.cold_start

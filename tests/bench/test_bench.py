@@ -278,3 +278,12 @@ def test_workload_picks_take_the_fastest_per_workload_among_the_accurate():
     text = markdown(replace(report, machine=machine, settings={"rounds": 3, "latency_queries": 10, "batch_size": 32}))
     assert "## Per workload" in text and "- documents: ov-int8 (70.0 passages/s)" in text
     assert workload_picks([bench_row("old", 2.0, 0.9)])[1].workload == "batch-1 queries"  # no short texts measured
+    # per-tensor int8, fastest everywhere: picked for one query per call only (its batched vectors move with batch-mates)
+    per_tensor = replace(
+        bench_row("pt", 0.5, 0.9, precision="int8-dynamic-per-tensor-O2"),
+        throughput=steady(99.0),
+        short_throughput=steady(2000.0),
+    )
+    picks = {p.workload: p.label for p in workload_picks([documents, queries, per_tensor])}
+    assert picks == {"documents": "ov-int8", "short texts": "ort-int8", "batch-1 queries": "pt"}
+    assert workload_picks([per_tensor])[0].label == "pt"  # the only candidate is still picked
