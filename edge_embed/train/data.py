@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,8 @@ def load_run_data(config: TrainConfig) -> RunData:
     pairs, sources = _pool(read, rows)
     pii = _scrub(pairs) if config.pii_scrub else {}
     if held_out is not None and config.pii_scrub:  # carved from the same data: scored on what training read
-        dev, test = _scrub_split(dev), None if test is None else _scrub_split(test)
+        scrub = functools.cache(PiiScrubber())  # dev and test search the same passages: each is scrubbed once
+        dev, test = _scrub_split(dev, scrub), None if test is None else _scrub_split(test, scrub)
     leakage = []
     for split in (dev, test):
         if split is not None:
@@ -149,9 +152,8 @@ def _corpus_rows(path: Path, source: DataSource, config: TrainConfig) -> _Source
     return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made)
 
 
-def _scrub_split(split: RetrievalDataset) -> RetrievalDataset:
+def _scrub_split(split: RetrievalDataset, scrub: Callable[[str], str]) -> RetrievalDataset:
     """A carved split with PII scrubbed from its queries and passages, as from the training pairs."""
-    scrub = PiiScrubber()
     return replace(
         split,
         queries={k: scrub(t) for k, t in split.queries.items()},
