@@ -39,7 +39,7 @@ if find_spec("llama_index") is not None:
 assert main(["info", sys.argv[1]]) == 0
 # The other device-side modules: benchmark, lineage, registry, bundles, pipeline config validation.
 import edge_embed.bench, edge_embed.lineage.chain, edge_embed.registry, edge_embed.deploy, edge_embed.pipeline.config
-import edge_embed.train, edge_embed.train.corpus_pairs, edge_embed.quantize
+import edge_embed.train, edge_embed.train.corpus_pairs, edge_embed.train.pseudo_labels, edge_embed.quantize
 assert main(["lineage", sys.argv[1]]) == 0
 # Trust on the device: full verification, crash-debris cleanup, and (with [sign]) a signed copy loaded with trust.
 import edge_embed.lineage.verify, edge_embed.lineage.debris, edge_embed.lineage.signing, shutil

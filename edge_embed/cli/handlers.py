@@ -57,6 +57,8 @@ def run_train(args: argparse.Namespace) -> int:
         "require_license",
         "processes",
         "unsupervised",
+        "query_log",
+        "pseudo_label_margin",
     )
     config = preset(
         args.preset,

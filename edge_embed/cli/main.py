@@ -344,6 +344,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="corpus-only: no queries read; pairs made from the --data passages by title (title -> passage), ict "
         "(a sentence -> the rest of its passage) and/or crops (two random spans), e.g. title,ict,crops",
     )
+    train.add_argument(
+        "--query-log",
+        metavar="FILE",
+        help="unlabelled queries (.txt one per line, .jsonl 'text', or a BEIR folder's queries.jsonl): each is paired "
+        "with the passage of --data the base model ranks first, where it leads the second by --pseudo-label-margin",
+    )
+    train.add_argument(
+        "--pseudo-label-margin",
+        type=float,
+        metavar="COSINE",
+        help="how far the top passage must lead the second to label a logged query (default 0.05)",
+    )
     train.add_argument("--pii-scrub", action="store_true", default=None, help="replace emails, phones, IBANs, ...")
     train.add_argument(
         "--require-license",

@@ -12,6 +12,8 @@ from typing import Any
 
 from edge_embed.errors import InputError
 
+PSEUDO_LABEL_MARGIN = 0.05
+
 
 class Loss(str, Enum):
     """Contrastive losses from sentence-transformers."""
@@ -87,6 +89,8 @@ class TrainConfig:
     save_total_limit: int = 2
     processes: int = 1  # data-parallel training processes (DDP); each takes batch_size pairs per step
     unsupervised: tuple[str, ...] = ()  # corpus-only: pairs made from the sources' passages (title, ict, crops)
+    query_log: str | None = None  # unlabelled queries, paired with the base model's confident top passage
+    pseudo_label_margin: float = PSEUDO_LABEL_MARGIN  # cosine lead of the top passage over the second
     preset: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -109,6 +113,7 @@ class TrainConfig:
             "mini_batch_size": self.mini_batch_size >= 1,
             "bf16": self.bf16 in ("auto", "yes", "no"),
             "processes": isinstance(self.processes, int) and self.processes >= 1,
+            "pseudo_label_margin": 0 <= self.pseudo_label_margin < 2,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -127,6 +132,8 @@ class TrainConfig:
             del settings["processes"]
         if not settings["unsupervised"]:  # runs on labelled pairs keep theirs from before corpus-only training
             del settings["unsupervised"]
+        if settings["query_log"] is None:  # nor do runs without a query log
+            del settings["query_log"], settings["pseudo_label_margin"]
         payload = json.dumps([settings, sorted(f["sha256"] for f in data_files)], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 

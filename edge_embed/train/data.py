@@ -8,15 +8,18 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge_embed.data.beir import RetrievalDataset, load_beir
+from edge_embed.data.beir import RetrievalDataset, load_beir, load_corpus
 from edge_embed.data.leakage import check_leakage
 from edge_embed.data.pairs import PairSet, fingerprint_file, pairs_from_beir, read_pair_file
 from edge_embed.data.pii import PiiScrubber
 from edge_embed.errors import InputError
 from edge_embed.train.config import CorpusMethod, DataSource, TrainConfig
 from edge_embed.train.holdout import HeldOut, KeyedPair, carve
+
+if TYPE_CHECKING:
+    from edge_embed.train.pseudo_labels import LabelModel
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class _SourceRows:
     pairs: list[KeyedPair]
     files: list[dict[str, Any]]
     corpus_only: dict[str, int] | None
+    query_log: dict[str, Any] | None = None
 
 
 def run_folder(config: TrainConfig, data: RunData) -> Path:
@@ -51,15 +55,18 @@ def run_folder(config: TrainConfig, data: RunData) -> Path:
     return Path(config.output_dir) / (config.run_id or f"{data.dev.name}-{config.preset}-{fingerprint[:10]}")
 
 
-def load_run_data(config: TrainConfig) -> RunData:
+def load_run_data(config: TrainConfig, label_model: LabelModel | None = None) -> RunData:
     """Read every source, scrub PII if asked, check licences and leakage.
 
     Without evaluation data (no ``eval_data``, no BEIR source with dev qrels) a held-out slice of the training data
-    becomes the dev and test splits (:mod:`edge_embed.train.holdout`).
+    becomes the dev and test splits (:mod:`edge_embed.train.holdout`). With a ``query_log`` its pseudo-labelled
+    pairs join the training pairs (never the held-out slice; a pair whose passage was held out is dropped), labelled
+    by ``label_model`` (the base model when None).
 
     Raises:
         InputError: For a missing or malformed source, an empty training set, a missing licence when licences
-            are required, named evaluation data without a dev split, or data too small to carve a held-out slice.
+            are required, named evaluation data without a dev split, data too small to carve a held-out slice, or
+            a query log that labels too few pairs.
     """
     read = [_read_source(source, config) for source in config.data]
     eval_folder = config.eval_data or next(
@@ -78,6 +85,11 @@ def load_run_data(config: TrainConfig) -> RunData:
         kept = set(carved.rows)
         rows = [[p.row for p in r.pairs if p.row in kept] for r in read]
         logger.info("no dev split: held out %s", held_out.to_dict())
+    if config.query_log:
+        logged = _query_log_rows(config, read, label_model)
+        held = _relevant_passages(dev, test) if held_out is not None else set()
+        read.append(logged)
+        rows.append([p.row for p in logged.pairs if p.target not in held])
     pairs, sources = _pool(read, rows)
     pii = _scrub(pairs) if config.pii_scrub else {}
     if held_out is not None and config.pii_scrub:  # carved from the same data: scored on what training read
@@ -123,6 +135,7 @@ def _pool(read: list[_SourceRows], rows: list[list[tuple[str, str, str | None]]]
                 "files": source_rows.files,
                 "pairs": len(pairs) - before,
                 **({"corpus_only": source_rows.corpus_only} if source_rows.corpus_only is not None else {}),
+                **({"query_log": source_rows.query_log} if source_rows.query_log is not None else {}),
             }
         )
     if not len(pairs):
@@ -150,6 +163,42 @@ def _corpus_rows(path: Path, source: DataSource, config: TrainConfig) -> _Source
         for (a, p, n), i in zip(made.rows, made.origins, strict=True)
     ]
     return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made)
+
+
+def _query_log_rows(config: TrainConfig, read: list[_SourceRows], label_model: LabelModel | None) -> _SourceRows:
+    """The query log's pseudo-labelled pairs, searched among every passage of the sources."""
+    from edge_embed.train.pseudo_labels import base_label_model, cached_pseudo_labels, read_query_log
+
+    assert config.query_log is not None
+    queries = read_query_log(config.query_log)
+    passages = [text for source_rows in read for text in _passages(source_rows)]
+    model = label_model or base_label_model(config.base_model, config.max_seq_length)
+    labelled = cached_pseudo_labels(
+        queries, passages, model, config.pseudo_label_margin, config.max_seq_length, config.output_dir
+    )
+    logger.info("query log %s: %s", config.query_log, labelled.to_dict())
+    path = Path(config.query_log)
+    log_file = path / "queries.jsonl" if path.is_dir() else path
+    keyed = [KeyedPair(q, p, None, group=p, target=p) for q, p in labelled.rows]
+    return _SourceRows(DataSource(str(path)), keyed, [fingerprint_file(log_file)], None, labelled.to_dict())
+
+
+def _relevant_passages(*splits: RetrievalDataset | None) -> set[str]:
+    """The texts of the passages relevant to any query of the splits."""
+    return {s.corpus[d] for s in splits if s is not None for docs in s.relevant_docs.values() for d in docs}
+
+
+def _passages(source_rows: _SourceRows) -> list[str]:
+    """What a query log searches in a source: a corpus's every passage (a BEIR folder's or a corpus file's), else
+    the pair file's positives."""
+    path = Path(source_rows.source.path)
+    if path.is_dir() and (path / "corpus.jsonl").is_file():
+        return list(load_corpus(path).values())
+    if source_rows.corpus_only is not None:
+        from edge_embed.index.documents import read_documents
+
+        return [document.embedded_text for document in read_documents(path)]
+    return [p.target for p in source_rows.pairs]
 
 
 def _scrub_split(split: RetrievalDataset, scrub: Callable[[str], str]) -> RetrievalDataset:
