@@ -28,6 +28,7 @@ class CorpusMethod(str, Enum):
     TITLE = "title"
     ICT = "ict"
     CROPS = "crops"
+    TSDAE = "tsdae"  # denoising auto-encoder (sentence-transformers' DenoisingAutoEncoderLoss): trains alone
 
     @classmethod
     def parse(cls, names: str | Sequence[str]) -> tuple[CorpusMethod, ...]:
@@ -46,6 +47,11 @@ class CorpusMethod(str, Enum):
                 raise InputError(f"unknown corpus-only method {name!r}; allowed: {allowed}") from None
         if not methods:
             raise InputError("no corpus-only method given; allowed: " + ", ".join(m.value for m in cls))
+        if cls.TSDAE in methods and len(set(methods)) > 1:
+            raise InputError(
+                "tsdae trains alone (its loss reconstructs sentences, the others rank pairs); follow it with a "
+                "second run from its model: --base-model RUN/final --unsupervised title,ict"
+            )
         return tuple(dict.fromkeys(methods))
 
 
@@ -118,8 +124,18 @@ class TrainConfig:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise InputError(f"invalid training setting(s): {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
+        if self.denoising and (self.matryoshka_dims or self.hard_negatives or self.loss is not Loss.MNRL):
+            raise InputError(
+                "--unsupervised tsdae trains with its own denoising loss: drop --loss, --matryoshka-dims and "
+                "--hard-negatives (use them in the pair run that follows it)"
+            )
         if self.time_budget_s is not None and self.time_budget_s <= 0:
             raise InputError(f"time budget must be positive, got {self.time_budget_s}")
+
+    @property
+    def denoising(self) -> bool:
+        """A TSDAE run: (damaged sentence, sentence) rows and the denoising auto-encoder loss."""
+        return CorpusMethod.TSDAE.value in self.unsupervised
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (enums as strings)."""

@@ -5,10 +5,12 @@ Each method turns one passage into an (anchor, positive) pair that needs no mode
 - ``title``: the passage's title or heading -> the passage (as a query names its topic);
 - ``ict``: inverse cloze, one sentence -> the rest of its passage (Lee et al. 2019); the sentence stays in the
   passage one time in ten, so exact overlap still counts for something;
-- ``crops``: two independent random spans of one passage (Contriever, Izacard et al. 2022).
+- ``crops``: two independent random spans of one passage (Contriever, Izacard et al. 2022);
+- ``tsdae``: every sentence of a passage, damaged (60% of its words deleted, as TSDAE does) -> the sentence, for
+  sentence-transformers' denoising auto-encoder loss (Wang et al. 2021); a row per sentence, not per passage.
 
-The positives are passages as retrieval reads them (``title. text``). Every method is seeded, so the same corpus
-and seed give the same pairs.
+The positives of the pair methods are passages as retrieval reads them (``title. text``). Every method is seeded,
+so the same corpus and seed give the same pairs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ MIN_PAIRS = 64
 ICT_KEEP_SENTENCE = 0.1
 CROP_MIN_WORDS = 5
 CROP_RATIO = (0.1, 0.5)  # of the passage's words, per span
+TSDAE_DELETE = 0.6  # share of a sentence's words deleted (the TSDAE paper's best noise)
+TSDAE_MIN_WORDS = 4
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
@@ -43,7 +47,7 @@ class CorpusPairs:
 
 
 def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod], seed: int = 42) -> CorpusPairs:
-    """One pair per usable passage per method.
+    """One pair per usable passage per method (``tsdae``: one row per usable sentence).
 
     Raises:
         InputError: If a method makes fewer than :data:`MIN_PAIRS` pairs from this corpus (naming what it needs).
@@ -55,9 +59,8 @@ def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod],
     for method in methods:
         before = len(rows)
         for index, document in enumerate(documents):
-            pair = _pair(method, document, rng)
-            if pair is not None:
-                rows.append((pair[0], pair[1], None))
+            for anchor, positive in _rows(method, document, rng):
+                rows.append((anchor, positive, None))
                 origins.append(index)
         made[method.value] = len(rows) - before
         if made[method.value] < MIN_PAIRS:
@@ -66,6 +69,13 @@ def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod],
                 f"passages, at least {MIN_PAIRS} needed ({_needs(method)})"
             )
     return CorpusPairs(rows, made, len(documents), origins)
+
+
+def _rows(method: CorpusMethod, document: Document, rng: random.Random) -> list[tuple[str, str]]:
+    if method is CorpusMethod.TSDAE:
+        return _damaged_sentences(document, rng)
+    pair = _pair(method, document, rng)
+    return [pair] if pair is not None else []
 
 
 def _pair(method: CorpusMethod, document: Document, rng: random.Random) -> tuple[str, str] | None:
@@ -86,6 +96,19 @@ def _pair(method: CorpusMethod, document: Document, rng: random.Random) -> tuple
     return _crop(words, rng), _crop(words, rng)
 
 
+def _damaged_sentences(document: Document, rng: random.Random) -> list[tuple[str, str]]:
+    """(damaged, original) for each sentence of :data:`TSDAE_MIN_WORDS` or more words: a seeded
+    :data:`TSDAE_DELETE` of its words deleted, at least one kept."""
+    rows = []
+    for sentence in _SENTENCE_END.split(document.text.strip()):
+        words = sentence.split()
+        if len(words) < TSDAE_MIN_WORDS:
+            continue
+        kept = [w for w in words if rng.random() >= TSDAE_DELETE] or [rng.choice(words)]
+        rows.append((" ".join(kept), " ".join(words)))
+    return rows
+
+
 def _crop(words: list[str], rng: random.Random) -> str:
     """A random span of ``CROP_RATIO`` of the words (at least ``CROP_MIN_WORDS``)."""
     length = max(CROP_MIN_WORDS, round(len(words) * rng.uniform(*CROP_RATIO)))
@@ -98,4 +121,5 @@ def _needs(method: CorpusMethod) -> str:
         CorpusMethod.TITLE: "passages with a title",
         CorpusMethod.ICT: "passages of two or more sentences",
         CorpusMethod.CROPS: f"passages of {2 * CROP_MIN_WORDS} or more words",
+        CorpusMethod.TSDAE: f"sentences of {TSDAE_MIN_WORDS} or more words",
     }[method]

@@ -313,6 +313,8 @@ def _make_trainer(
         if config.loss is Loss.CACHED_MNRL
         else losses.MultipleNegativesRankingLoss(model, gather_across_devices=gather)
     )
+    if config.denoising:  # TSDAE: a decoder tied to the encoder (read from its folder) rebuilds each sentence
+        loss = losses.DenoisingAutoEncoderLoss(model, tie_encoder_decoder=True)
     if config.matryoshka_dims:
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         full = dimension()

@@ -6,7 +6,7 @@ import pytest
 from edge_embed.errors import InputError
 from edge_embed.index.documents import Document, read_documents
 from edge_embed.train.config import CorpusMethod, preset
-from edge_embed.train.corpus_pairs import CROP_MIN_WORDS, MIN_PAIRS, corpus_pairs
+from edge_embed.train.corpus_pairs import CROP_MIN_WORDS, MIN_PAIRS, TSDAE_DELETE, TSDAE_MIN_WORDS, corpus_pairs
 
 PASSAGE = Document(
     "d1",
@@ -41,6 +41,21 @@ def test_ict_mostly_removes_the_sentence():
     assert 0.8 < removed < 0.97  # the sentence stays in its passage one time in ten
 
 
+def test_tsdae_damages_every_sentence_of_a_passage():
+    documents = _corpus(MIN_PAIRS)
+    made = corpus_pairs(documents, [CorpusMethod.TSDAE], seed=5)
+    # PASSAGE has four sentences, each of at least TSDAE_MIN_WORDS words
+    assert made.made == {"tsdae": len(made.rows)} and len(made.rows) == 4 * MIN_PAIRS
+    kept = []
+    for (damaged, sentence, _), origin in zip(made.rows, made.origins, strict=True):
+        assert sentence in documents[origin].text  # a whole sentence of the passage it came from
+        words = iter(sentence.split())
+        assert damaged and all(word in words for word in damaged.split())  # some of its words, in order
+        kept.append(len(damaged.split()) / len(sentence.split()))
+    assert abs(sum(kept) / len(kept) - (1 - TSDAE_DELETE)) < 0.1
+    assert corpus_pairs(_corpus(MIN_PAIRS), [CorpusMethod.TSDAE], seed=5).rows == made.rows  # seeded
+
+
 @pytest.mark.parametrize(
     ("method", "documents", "needs"),
     [
@@ -57,8 +72,13 @@ def test_a_corpus_too_small_for_a_method_is_refused_naming_the_minimum(method, d
 def test_methods_are_parsed_and_checked_in_the_config():
     config = preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="title, ict,title")
     assert config.unsupervised == ("title", "ict")
-    with pytest.raises(InputError, match="unknown corpus-only method 'tsdae'; allowed: title, ict, crops"):
-        preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="tsdae")
+    with pytest.raises(InputError, match="unknown corpus-only method 'simcse'; allowed: title, ict, crops, tsdae"):
+        preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="simcse")
+    with pytest.raises(InputError, match="tsdae trains alone .*--base-model RUN/final --unsupervised title,ict"):
+        preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="tsdae,ict")
+    with pytest.raises(InputError, match="tsdae trains with its own denoising loss: drop --loss, --matryoshka-dims"):
+        preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="tsdae", matryoshka_dims=(128,))
+    assert preset("tiny", data=({"path": "corpus.jsonl"},), unsupervised="tsdae").denoising and not config.denoising
     assert preset("tiny", data=({"path": "corpus.jsonl"},)).fingerprint([]) != config.fingerprint([])
 
 

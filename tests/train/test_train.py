@@ -219,6 +219,24 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
     assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
 
 
+def test_tsdae_learns_to_rebuild_damaged_sentences_of_the_corpus(medquad_mini, tmp_path):
+    """--unsupervised tsdae: sentence-transformers' denoising auto-encoder on the corpus's own sentences."""
+    config = preset(
+        "tiny",
+        data=(DataSource(str(medquad_mini), license="CC-BY-4.0"),),
+        output_dir=str(tmp_path / "runs"),
+        max_seq_length=32,
+        epochs=0.3,
+        unsupervised=("tsdae",),
+    )
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+    made, kept = record["data"][0]["corpus_only"]["tsdae"], record["data"][0]["pairs"]
+    assert 0.99 * made <= kept <= made and record["global_step"] > 40  # a row per sentence (repeats dropped)
+    losses = [point["loss"] for point in record["loss_curve"]]
+    assert losses[-1] < 0.7 * losses[0]  # the decoder rebuilds the sentences from their embeddings
+    assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
+
+
 def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad_mini, tmp_path):
     """No --eval-data and no BEIR folder: dev and test are held out of the pairs (whole passages) and recorded."""
     pairs = own_pair_file(medquad_mini, tmp_path / "own.jsonl")
