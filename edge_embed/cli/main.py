@@ -342,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--unsupervised",
         metavar="METHODS",
         help="corpus-only: no queries read; pairs made from the --data passages by title (title -> passage), ict "
-        "(a sentence -> the rest of its passage) and/or crops (two random spans), e.g. title,ict,crops",
+        "(a sentence -> the rest of its passage) and/or crops (two random spans), e.g. title,ict,crops; or tsdae alone "
+        "(denoising auto-encoder on the passages' sentences)",
     )
     train.add_argument(
         "--query-log",
