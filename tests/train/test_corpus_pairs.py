@@ -48,7 +48,7 @@ def test_tsdae_damages_every_sentence_of_a_passage():
     assert made.made == {"tsdae": len(made.rows)} and len(made.rows) == 4 * MIN_PAIRS
     kept = []
     for (damaged, sentence, _), origin in zip(made.rows, made.origins, strict=True):
-        assert sentence in documents[origin].text  # a whole sentence of the passage it came from
+        assert sentence in documents[origin].text and len(sentence.split()) >= TSDAE_MIN_WORDS  # a whole sentence
         words = iter(sentence.split())
         assert damaged and all(word in words for word in damaged.split())  # some of its words, in order
         kept.append(len(damaged.split()) / len(sentence.split()))
