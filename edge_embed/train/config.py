@@ -104,7 +104,7 @@ class TrainConfig:
         object.__setattr__(self, "loss", _enum(Loss, self.loss, "loss"))
         object.__setattr__(self, "data", tuple(d if isinstance(d, DataSource) else DataSource(**d) for d in self.data))
         object.__setattr__(self, "matryoshka_dims", tuple(sorted(set(self.matryoshka_dims), reverse=True)))
-        if self.unsupervised:
+        if self.unsupervised or isinstance(self.unsupervised, str):  # "" names no method: refused, not ignored
             methods = CorpusMethod.parse(self.unsupervised)
             object.__setattr__(self, "unsupervised", tuple(m.value for m in methods))
         if not self.data:

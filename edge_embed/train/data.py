@@ -46,6 +46,7 @@ class _SourceRows:
     files: list[dict[str, Any]]
     corpus_only: dict[str, int] | None
     query_log: dict[str, Any] | None = None
+    passages: list[str] | None = None  # a corpus source's every passage, kept for a query log to search
 
 
 def run_folder(config: TrainConfig, data: RunData) -> Path:
@@ -162,7 +163,8 @@ def _corpus_rows(path: Path, source: DataSource, config: TrainConfig) -> _Source
         KeyedPair(a, p, n, group=documents[i].id, target=documents[i].embedded_text)
         for (a, p, n), i in zip(made.rows, made.origins, strict=True)
     ]
-    return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made)
+    passages = [document.embedded_text for document in documents]
+    return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made, passages=passages)
 
 
 def _query_log_rows(config: TrainConfig, read: list[_SourceRows], label_model: LabelModel | None) -> _SourceRows:
@@ -191,13 +193,11 @@ def _relevant_passages(*splits: RetrievalDataset | None) -> set[str]:
 def _passages(source_rows: _SourceRows) -> list[str]:
     """What a query log searches in a source: a corpus's every passage (a BEIR folder's or a corpus file's), else
     the pair file's positives."""
+    if source_rows.passages is not None:  # read with the corpus-only pairs
+        return source_rows.passages
     path = Path(source_rows.source.path)
     if path.is_dir() and (path / "corpus.jsonl").is_file():
         return list(load_corpus(path).values())
-    if source_rows.corpus_only is not None:
-        from edge_embed.index.documents import read_documents
-
-        return [document.embedded_text for document in read_documents(path)]
     return [p.target for p in source_rows.pairs]
 
 

@@ -63,6 +63,8 @@ def read_query_log(path: str | Path) -> list[str]:
     """
     path = Path(path)
     source = path / "queries.jsonl" if path.is_dir() else path
+    if path.is_dir() and not source.is_file():
+        raise InputError(f"query log folder {path} has no queries.jsonl; give a BEIR folder, a .txt or a .jsonl")
     if not source.is_file():
         raise InputError(f"query log {path} does not exist; give a .txt (one query per line), .jsonl or BEIR folder")
     sample = read_domain_texts(source, limit=10**9)
