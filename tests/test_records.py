@@ -6,7 +6,18 @@ import json
 import pytest
 
 from edge_embed.errors import ArtifactError
-from edge_embed.records import RUN_RECORD, BenchReport, BenchRow, Recommendation, RowKind, RunRecord, RunStatus, Spread
+from edge_embed.records import (
+    RUN_RECORD,
+    BenchReport,
+    BenchRow,
+    Recommendation,
+    RowKind,
+    RunRecord,
+    RunSource,
+    RunStatus,
+    Spread,
+)
+from edge_embed.records.sources import describe_sources
 from edge_embed.tables import base_vs_finetuned_table
 from tests.helpers.records import bench_report, bench_row
 
@@ -27,6 +38,24 @@ RECORD = {
         "finetuned": {"dev": {"384": metrics(0.6, 0.9), "128": metrics(0.5, 0.8)}, "test": {"384": metrics(0.66, 0.9)}},
     },
     "wall_time_s": {"total": 300.0, "training": 240.0, "evaluation_before_after": 50.0},
+    "data": [
+        {
+            "path": "data/manuals",
+            "split": None,
+            "license": "internal",
+            "files": [{"path": "data/manuals/corpus.jsonl", "sha256": "ab" * 32, "bytes": 1200}],
+            "pairs": 300,
+            "corpus_only": {"title": 120, "ict": 180},
+        },
+        {
+            "path": "logs/queries.txt",
+            "split": None,
+            "license": None,
+            "files": [{"path": "logs/queries.txt", "sha256": "cd" * 32, "bytes": 90}],
+            "pairs": 70,
+            "query_log": {"queries": 100, "passages": 40, "labelled": 72, "margin": 0.05},
+        },
+    ],
 }
 
 
@@ -40,6 +69,9 @@ def test_reads_fields_and_round_trips(tmp_path):
     assert record.status is RunStatus.FINISHED and record.run_id == "maintenance-tiny-1"
     assert record.wall_time.training == 240.0 and record.best_checkpoint == "checkpoint-8"
     assert record.extra == {"config": {"seed": 42}}
+    corpus, log = record.data
+    assert corpus.corpus_only == {"title": 120, "ict": 180} and corpus.files[0].bytes == 1200
+    assert log.query_log is not None and log.query_log.labelled == 72 and log.kind == "query log"
     again = record.to_dict()
     assert {k: v for k, v in again.items() if k != "schema_version"} == RECORD
     assert RunRecord.from_dict(again) == record
@@ -90,6 +122,13 @@ def test_a_running_record_without_finetuned_metrics(tmp_path):
         ({"run_id": "r", "schema_version": 99}, "schema_version 99; this edge-embed reads up to 1"),
         ({"run_id": "r", "metrics": {"base": {"dev": {"384": {"ndcg@10": "high"}}}}}, "metrics.base.dev.384 must map"),
         ({"run_id": "r", "metrics": {"finetuned": []}}, "metrics.finetuned must be an object"),
+        ({"run_id": "r", "data": {"path": "x"}}, "data must be a list of data sources"),
+        ({"run_id": "r", "data": [{"path": "x", "files": [{"path": "x"}]}]}, r"data\[0\].files\[0\] must have"),
+        ({"run_id": "r", "data": [{"path": "x", "pairs": -1}]}, r"data\[0\].pairs must be a count"),
+        (
+            {"run_id": "r", "data": [{"path": "x", "query_log": {"queries": 1, "margin": "wide"}}]},
+            r"data\[0\].query_log.margin must be a number",
+        ),
     ],
 )
 def test_malformed_records_name_the_file_and_field(tmp_path, data, message):
@@ -97,6 +136,15 @@ def test_malformed_records_name_the_file_and_field(tmp_path, data, message):
     with pytest.raises(ArtifactError, match=message) as caught:
         RunRecord.read(tmp_path)
     assert str(tmp_path / RUN_RECORD) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_source_describes_itself_in_one_line_and_a_damaged_list_does_not_stop_a_printout():
+    corpus, log = (RunSource.from_dict(entry, "data") for entry in RECORD["data"])
+    assert corpus.describe() == f"data/manuals (corpus: title, ict, licence internal): corpus.jsonl {'ab' * 6}"
+    assert log.describe().startswith("logs/queries.txt (query log, licence not given): queries.txt cdcd")
+    assert describe_sources(RECORD["data"], "run.json data") == [corpus.describe(), log.describe()]
+    (line,) = describe_sources([{"files": []}], "run.json data")
+    assert line == "unreadable (run.json data[0] must be an object with a path)"
 
 
 def test_missing_record(tmp_path):

@@ -12,6 +12,7 @@ from edge_embed.errors import InputError
 from edge_embed.eval.metrics import PRIMARY_METRIC
 from edge_embed.lineage.atomic import atomic_dir
 from edge_embed.records.bench import REPORT_FILE, REPORT_FILES, BenchReport, BenchRow, Recommendation, RowKind
+from edge_embed.records.sources import describe_sources
 from edge_embed.tables import format_table
 
 # Without budgets, the deployable artifact keeps NDCG@10 within this (relative) of the baseline (fp32).
@@ -261,9 +262,8 @@ def markdown(report: BenchReport) -> str:
         quant = lineage.get("quantization")
         if quant:
             lines.append(f"  - quantization: {json.dumps(quant, sort_keys=True)}")
-        for source in lineage.get("data", []):
-            files = ", ".join(f"{Path(f['path']).name} {f['sha256'][:12]}" for f in source.get("files", []))
-            lines.append(f"  - data: {source.get('path')} ({source.get('license') or 'no licence given'}): {files}")
+        for source in describe_sources(lineage.get("data", []), f"{row.artifact}'s run data"):
+            lines.append(f"  - data: {source}")
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from edge_embed.data.beir import iter_jsonl, load_corpus, load_qrels, load_queries
 from edge_embed.errors import InputError
 from edge_embed.lineage.hashing import sha256_file
+from edge_embed.records.sources import DataFile
 
 # Accepted column names, first match wins: (anchor, positive, negative).
 _COLUMN_SETS = (
@@ -33,7 +34,6 @@ class PairSet:
     anchors: list[str] = field(default_factory=list)
     positives: list[str] = field(default_factory=list)
     negatives: list[str] | None = None
-    files: list[dict[str, Any]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=lambda: {"duplicates": 0, "empty": 0})
 
     def __len__(self) -> int:
@@ -72,7 +72,7 @@ class PairSet:
 
 def pairs_from_beir(
     folder: str | Path, split: str = "train"
-) -> tuple[list[tuple[str, str, str | None]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[str, str, str | None]], list[DataFile]]:
     """(query, relevant passage) pairs of a BEIR split, and the fingerprints of the files read.
 
     Raises:
@@ -175,7 +175,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     yield from enumerate(table.to_pylist(), start=1)
 
 
-def fingerprint_file(path: str | Path) -> dict[str, Any]:
-    """``{"path", "sha256", "bytes"}`` of a data file, for the run record."""
+def fingerprint_file(path: str | Path) -> DataFile:
+    """Where a data file is, its sha256 and size, for the run record."""
     path = Path(path)
-    return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return DataFile(str(path), sha256_file(path), path.stat().st_size)

@@ -12,6 +12,7 @@ from edge_embed.choices import Choice
 from edge_embed.errors import ArtifactError, IntegrityError, LineageError
 from edge_embed.lineage.hashing import sha256_file
 from edge_embed.lineage.manifest import MANIFEST_NAME, Manifest, manifest_sha256, read_manifest, verify_files
+from edge_embed.records.sources import describe_sources
 
 
 class LinkStatus(Choice):
@@ -125,12 +126,8 @@ class Lineage:
             note = f"  ({link.detail})" if link.detail else ""
             lines.append(f"{prefix}{_label(link)}{ident}  [{link.status}]{note}")
             if link.kind is LinkKind.RUN:
-                for source in link.facts.get("data", []):
-                    hashes = ", ".join(f"{Path(f['path']).name} {f['sha256'][:12]}" for f in source.get("files", []))
-                    lines.append(
-                        f"{'   ' * depth}· data {source.get('path')} ({source.get('split') or 'pair file'}, licence "
-                        f"{source.get('license') or 'not given'}): {hashes}"
-                    )
+                for source in describe_sources(link.facts.get("data", []), f"{link.path}/run.json data"):
+                    lines.append(f"{'   ' * depth}· data {source}")
         return "\n".join(lines)
 
 

@@ -1,5 +1,5 @@
-"""Typed records that cross module boundaries: the training run record (``run.json``) and the benchmark report
-(``report.json``), each read and written in one place."""
+"""Typed records that cross module boundaries: the training run record (``run.json``) with its data sources, and
+the benchmark report (``report.json``), each read and written in one place."""
 
 from edge_embed.records.bench import (
     REPORT_FILE,
@@ -24,6 +24,7 @@ from edge_embed.records.run import (
     SplitMetrics,
     WallTime,
 )
+from edge_embed.records.sources import DataFile, QueryLogCounts, RunSource
 
 __all__ = [
     "REPORT_FILE",
@@ -36,11 +37,14 @@ __all__ = [
     "BenchReport",
     "BenchRow",
     "ColdStartSpread",
+    "DataFile",
     "FinetuneComparison",
+    "QueryLogCounts",
     "Recommendation",
     "ReferenceComparison",
     "RowKind",
     "RunRecord",
+    "RunSource",
     "RunStatus",
     "Spread",
     "SplitMetrics",

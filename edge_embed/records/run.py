@@ -15,6 +15,7 @@ from typing import Any
 
 from edge_embed.errors import ArtifactError
 from edge_embed.records.files import read_json
+from edge_embed.records.sources import RunSource, read_sources
 
 RUN_RECORD = "run.json"
 # Version of run.json's layout; records written before it was recorded read as version 1.
@@ -69,6 +70,7 @@ class RunRecord:
     finished_at: str | None = None
     best_checkpoint: str | None = None
     wall_time: WallTime | None = None  # None while a run has not finished
+    data: tuple[RunSource, ...] = ()  # what the run trained on
     schema_version: int = RUN_SCHEMA_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -96,7 +98,7 @@ class RunRecord:
         metrics = data.get("metrics", {})
         if not isinstance(metrics, Mapping):
             raise ArtifactError(f"{source}: metrics must be an object")
-        known = {"run_id", "status", "metrics", "created_at", "finished_at", "best_checkpoint", "wall_time_s"}
+        known = {"run_id", "status", "metrics", "created_at", "finished_at", "best_checkpoint", "wall_time_s", "data"}
         return cls(
             run_id=run_id,
             status=status,
@@ -106,6 +108,7 @@ class RunRecord:
             finished_at=data.get("finished_at"),
             best_checkpoint=data.get("best_checkpoint"),
             wall_time=_wall_time(data.get("wall_time_s"), f"{source}: wall_time_s"),
+            data=read_sources(data.get("data", []), f"{source}: data"),
             schema_version=version,
             extra={k: v for k, v in data.items() if k not in known | {"schema_version"}},
         )
@@ -131,6 +134,7 @@ class RunRecord:
             "schema_version": self.schema_version,
             "run_id": self.run_id,
             "status": self.status.value,
+            "data": [source.to_dict() for source in self.data],
             **self.extra,
             "metrics": metrics,
         }

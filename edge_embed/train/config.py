@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from edge_embed.errors import InputError
+from edge_embed.records.sources import DataFile
 
 PSEUDO_LABEL_MARGIN = 0.05
 
@@ -141,7 +142,7 @@ class TrainConfig:
         """JSON-ready form (enums as strings)."""
         return json.loads(json.dumps(dataclasses.asdict(self), default=lambda v: v.value))
 
-    def fingerprint(self, data_files: list[dict[str, Any]]) -> str:
+    def fingerprint(self, data_files: Sequence[DataFile]) -> str:
         """sha256 of the settings that change the result and of the data (not output_dir or run_id)."""
         settings = {k: v for k, v in self.to_dict().items() if k not in ("output_dir", "run_id")}
         if settings["processes"] == 1:  # one-process runs keep the ids they had before DDP existed
@@ -150,7 +151,7 @@ class TrainConfig:
             del settings["unsupervised"]
         if settings["query_log"] is None:  # nor do runs without a query log
             del settings["query_log"], settings["pseudo_label_margin"]
-        payload = json.dumps([settings, sorted(f["sha256"] for f in data_files)], sort_keys=True)
+        payload = json.dumps([settings, sorted(f.sha256 for f in data_files)], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def replace(self, **changes: Any) -> TrainConfig:

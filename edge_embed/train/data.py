@@ -15,6 +15,7 @@ from edge_embed.data.leakage import check_leakage
 from edge_embed.data.pairs import PairSet, fingerprint_file, pairs_from_beir, read_pair_file
 from edge_embed.data.pii import PiiScrubber
 from edge_embed.errors import InputError
+from edge_embed.records.sources import DataFile, QueryLogCounts, RunSource
 from edge_embed.train.config import CorpusMethod, DataSource, TrainConfig
 from edge_embed.train.holdout import HeldOut, KeyedPair, carve
 
@@ -31,7 +32,7 @@ class RunData:
     pairs: PairSet
     dev: RetrievalDataset
     test: RetrievalDataset | None
-    sources: list[dict[str, Any]]
+    sources: list[RunSource]
     pii: dict[str, int]
     leakage: list[dict[str, Any]]
     held_out: HeldOut | None = None  # set when dev/test were carved from the training data
@@ -43,16 +44,16 @@ class _SourceRows:
 
     source: DataSource
     pairs: list[KeyedPair]
-    files: list[dict[str, Any]]
+    files: list[DataFile]
     corpus_only: dict[str, int] | None
-    query_log: dict[str, Any] | None = None
+    query_log: QueryLogCounts | None = None
     passages: list[str] | None = None  # a corpus source's every passage, kept for a query log to search
 
 
 def run_folder(config: TrainConfig, data: RunData) -> Path:
     """``<output_dir>/<run_id>``: the run id derives from the settings and the data's sha256, so the same recipe
     on the same data always finds the same folder."""
-    fingerprint = config.fingerprint([f for s in data.sources for f in s["files"]])
+    fingerprint = config.fingerprint([f for s in data.sources for f in s.files])
     return Path(config.output_dir) / (config.run_id or f"{data.dev.name}-{config.preset}-{fingerprint[:10]}")
 
 
@@ -122,22 +123,23 @@ def _read_source(source: DataSource, config: TrainConfig) -> _SourceRows:
     return _SourceRows(source, [KeyedPair(a, p, n, group=p, target=p) for a, p, n in rows], files, None)
 
 
-def _pool(read: list[_SourceRows], rows: list[list[tuple[str, str, str | None]]]) -> tuple[PairSet, list[dict]]:
+def _pool(read: list[_SourceRows], rows: list[list[tuple[str, str, str | None]]]) -> tuple[PairSet, list[RunSource]]:
     """The training pairs of every source in one set (deduplicated), and each source's record."""
     pairs, sources = PairSet(), []
     for source_rows, kept in zip(read, rows, strict=True):
         path, before = Path(source_rows.source.path), len(pairs)
         pairs.extend(kept)
+        labelled = path.is_dir() and source_rows.corpus_only is None and source_rows.query_log is None
         sources.append(
-            {
-                "path": str(path),
-                "split": source_rows.source.split if path.is_dir() and source_rows.corpus_only is None else None,
-                "license": source_rows.source.license,
-                "files": source_rows.files,
-                "pairs": len(pairs) - before,
-                **({"corpus_only": source_rows.corpus_only} if source_rows.corpus_only is not None else {}),
-                **({"query_log": source_rows.query_log} if source_rows.query_log is not None else {}),
-            }
+            RunSource(
+                path=str(path),
+                files=tuple(source_rows.files),
+                pairs=len(pairs) - before,
+                license=source_rows.source.license,
+                split=source_rows.source.split if labelled else None,
+                corpus_only=source_rows.corpus_only,
+                query_log=source_rows.query_log,
+            )
         )
     if not len(pairs):
         raise InputError("the training data has no usable pairs (all empty or duplicates)")
@@ -178,11 +180,11 @@ def _query_log_rows(config: TrainConfig, read: list[_SourceRows], label_model: L
     labelled = cached_pseudo_labels(
         queries, passages, model, config.pseudo_label_margin, config.max_seq_length, config.output_dir
     )
-    logger.info("query log %s: %s", config.query_log, labelled.to_dict())
+    logger.info("query log %s: %s", config.query_log, labelled.counts)
     path = Path(config.query_log)
     log_file = path / "queries.jsonl" if path.is_dir() else path
     keyed = [KeyedPair(q, p, None, group=p, target=p) for q, p in labelled.rows]
-    return _SourceRows(DataSource(str(path)), keyed, [fingerprint_file(log_file)], None, labelled.to_dict())
+    return _SourceRows(DataSource(str(path)), keyed, [fingerprint_file(log_file)], None, labelled.counts)
 
 
 def _relevant_passages(*splits: RetrievalDataset | None) -> set[str]:

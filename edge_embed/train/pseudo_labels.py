@@ -16,7 +16,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from edge_embed.data.leakage import normalize_text
 from edge_embed.data.texts import read_domain_texts
 from edge_embed.errors import InputError
 from edge_embed.lineage.atomic import atomic_write_bytes
+from edge_embed.records.sources import QueryLogCounts
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +41,10 @@ class QueryLogPairs:
     passages: int  # distinct passages searched
     margin: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"queries": self.queries, "passages": self.passages, "labelled": len(self.rows), "margin": self.margin}
+    @property
+    def counts(self) -> QueryLogCounts:
+        """What the run record keeps of the labelling."""
+        return QueryLogCounts(self.queries, self.passages, len(self.rows), self.margin)
 
 
 @dataclass(frozen=True)

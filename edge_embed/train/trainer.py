@@ -62,7 +62,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         config = config.replace(processes=rank.world_size)
     base = base_model_folder(config.base_model)
     data = load_run_data(config)
-    fingerprint = config.fingerprint([f for s in data.sources for f in s["files"]])
+    fingerprint = config.fingerprint([f for s in data.sources for f in s.files])
     run_dir = run_folder(config, data)
     run_id = run_dir.name
     record_path = run_dir / RUN_RECORD
@@ -88,7 +88,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "status": "running",
         "created_at": _now(),
         "base_model": {"path": str(base), "weights_sha256": resolve_source(base).describe()["weights_sha256"]},
-        "data": data.sources,
+        "data": [source.to_dict() for source in data.sources],
         "pii_replacements": data.pii,
         "leakage": data.leakage,
         **({"held_out": data.held_out.to_dict()} if data.held_out else {}),

@@ -65,11 +65,12 @@ def test_beir_pairs_and_fingerprints(medquad_mini):
     # One pair per relevant (query, passage) line of the split's qrels, read here independently.
     lines = (medquad_mini / "qrels" / "train.tsv").read_text().splitlines()[1:]
     relevant = {tuple(line.split("\t")[:2]) for line in lines if line.strip() and int(line.split("\t")[2]) > 0}
-    assert len(rows) == len(relevant) > 0 and all(len(f["sha256"]) == 64 for f in files)
+    assert len(rows) == len(relevant) > 0 and all(len(f.sha256) == 64 for f in files)
     import hashlib
 
-    qrels_file = next(f for f in files if f["path"].endswith("train.tsv"))
-    assert qrels_file["sha256"] == hashlib.sha256((medquad_mini / "qrels" / "train.tsv").read_bytes()).hexdigest()
+    qrels_file = next(f for f in files if f.path.endswith("train.tsv"))
+    assert qrels_file.bytes == (medquad_mini / "qrels" / "train.tsv").stat().st_size
+    assert qrels_file.sha256 == hashlib.sha256((medquad_mini / "qrels" / "train.tsv").read_bytes()).hexdigest()
 
 
 def test_beir_qrels_with_unknown_id_and_empty_split(tmp_path):

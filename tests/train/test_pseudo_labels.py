@@ -11,6 +11,7 @@ pytest.importorskip("sentence_transformers", reason="pseudo-labelling needs the 
 from edge_embed.data.beir import load_beir  # noqa: E402
 from edge_embed.data.leakage import normalize_text  # noqa: E402
 from edge_embed.errors import InputError  # noqa: E402
+from edge_embed.records import QueryLogCounts  # noqa: E402
 from edge_embed.train import DataSource, preset  # noqa: E402
 from edge_embed.train.data import load_run_data  # noqa: E402
 from edge_embed.train.pseudo_labels import base_label_model, pseudo_label, read_query_log  # noqa: E402
@@ -44,12 +45,7 @@ def test_a_wider_margin_labels_fewer_queries_more_precisely(train_split, label_m
         labelled = pseudo_label(queries, passages, label_model, margin)
         precision = sum(p in relevant[q] for q, p in labelled.rows) / len(labelled.rows)
         measured.append((len(labelled.rows), precision))
-        assert labelled.to_dict() == {
-            "queries": len(queries),
-            "passages": len(set(passages)),
-            "labelled": len(labelled.rows),
-            "margin": margin,
-        }
+        assert labelled.counts == QueryLogCounts(len(queries), len(set(passages)), len(labelled.rows), margin)
     (all_rows, all_precision), (kept, kept_precision) = measured
     assert all_rows == len(queries) and 64 <= kept < 0.9 * all_rows
     assert kept_precision > all_precision + 0.05 and kept_precision >= 0.8  # 0.90 vs 0.74 measured
@@ -94,10 +90,10 @@ def test_logged_queries_join_the_pairs_and_a_logged_test_query_is_reported(
     with pytest.warns(UserWarning, match=r"1 of \d+ test queries appear as training anchors"):
         data = load_run_data(config, label_model)
     corpus_source, log_source = data.sources
-    assert log_source["path"] == str(log) and log_source["files"][0]["sha256"]
-    assert log_source["pairs"] == log_source["query_log"]["labelled"] > 64
-    assert log_source["query_log"]["passages"] == len(set(train_split.corpus.values()))
-    assert len(data.pairs) == corpus_source["pairs"] + log_source["pairs"]
+    assert log_source.path == str(log) and log_source.files[0].sha256 and log_source.kind == "query log"
+    assert log_source.query_log is not None and log_source.pairs == log_source.query_log.labelled > 64
+    assert log_source.query_log.passages == len(set(train_split.corpus.values()))
+    assert len(data.pairs) == corpus_source.pairs + log_source.pairs
     test_report = next(r for r in data.leakage if r["split"] == "test")
     assert test_report["query_overlap"] >= 1 and leaked in test_report["examples"]  # a labelled test query is named
     with caplog.at_level(logging.INFO, logger="edge_embed.train.pseudo_labels"), pytest.warns(UserWarning):
@@ -117,5 +113,6 @@ def test_pseudo_labels_never_train_on_a_carved_held_out_passage(medquad_mini, tr
         query_log=str(log),
     )
     data = load_run_data(config, label_model)
-    assert data.held_out is not None and data.sources[1]["pairs"] < data.sources[1]["query_log"]["labelled"]
+    log_counts = data.sources[1].query_log
+    assert data.held_out is not None and log_counts is not None and data.sources[1].pairs < log_counts.labelled
     assert all(report["passage_overlap"] == 0 for report in data.leakage)
