@@ -410,12 +410,20 @@ class Embedder:
         limit = self.manifest.max_seq_length
         heads = [_head(text, limit * _CHARS_PER_TOKEN) for text in texts]
         try:
-            encodings: list[Encoding] = self._tokenizer.encode_batch(heads)
+            encodings = self._encode(heads)
         except TypeError:  # tokenizers refuses strings that are not valid Unicode (lone surrogates)
             raise InputError(_unencodable(texts)) from None
         redo = [i for i, e in enumerate(encodings) if len(heads[i]) < len(texts[i]) and not e.overflowing]
-        for i, encoding in zip(redo, self._tokenizer.encode_batch([texts[i] for i in redo]), strict=True):
-            encodings[i] = encoding
+        if redo:
+            for i, encoding in zip(redo, self._encode([texts[i] for i in redo]), strict=True):
+                encodings[i] = encoding
+        return encodings
+
+    def _encode(self, texts: list[str]) -> list[Encoding]:
+        # One text (a query) skips encode_batch's hand-off to the tokenizer's thread pool.
+        if len(texts) == 1:
+            return [self._tokenizer.encode(texts[0])]
+        encodings: list[Encoding] = self._tokenizer.encode_batch(texts)
         return encodings
 
     @property
@@ -537,6 +545,9 @@ class Embedder:
 
     def _pad(self, encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
         """Pad encodings to the longest one; return ``(input_ids, attention_mask)`` as int64."""
+        if len(encodings) == 1:  # nothing to pad
+            input_ids = np.array([encodings[0].ids], dtype=np.int64)
+            return input_ids, np.ones_like(input_ids)
         lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
         attention_mask = (np.arange(int(lengths.max())) < lengths[:, None]).astype(np.int64)
         input_ids = np.full(attention_mask.shape, self.manifest.tokenizer.pad_id, dtype=np.int64)

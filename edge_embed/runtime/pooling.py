@@ -24,9 +24,11 @@ def pool(token_embeddings: np.ndarray, attention_mask: np.ndarray, mode: Pooling
     Raises:
         ValueError: If ``mode`` is not a known pooling.
     """
-    mask = attention_mask.astype(np.float32)[:, :, None]
     if mode is Pooling.CLS:
         return np.ascontiguousarray(token_embeddings[:, 0], dtype=np.float32)
+    if mode is Pooling.MEAN and attention_mask.all():  # no padding (one text, or equal lengths): a plain mean
+        return token_embeddings.mean(axis=1, dtype=np.float32)
+    mask = attention_mask.astype(np.float32)[:, :, None]
     if mode is Pooling.LAST_TOKEN:
         # Right padding: the last real token sits at (number of real tokens - 1).
         last = np.maximum(attention_mask.sum(axis=1).astype(np.int64) - 1, 0)

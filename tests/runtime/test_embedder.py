@@ -74,8 +74,10 @@ def test_long_texts_are_tokenized_from_their_head_with_the_same_tokens(toy_artif
         "seal leak",
         "",
     ]
-    got = Embedder.load(toy_artifact).tokenize(texts)
+    embedder = Embedder.load(toy_artifact)
+    got = embedder.tokenize(texts)
     assert [e.ids for e in got] == [e.ids for e in whole.encode_batch(texts)]
+    assert [embedder.tokenize([t])[0].ids for t in texts] == [e.ids for e in got]  # one text: its own path
     assert len(got[0].ids) == MAX_SEQ_LENGTH and got[3].ids[-2] == VOCAB["valve"]
 
 

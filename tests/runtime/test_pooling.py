@@ -38,6 +38,17 @@ def test_pool_matches_loop_and_ignores_padding(mode):
     np.testing.assert_allclose(pool(noisy, MASK, mode), got, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", list(Pooling))
+def test_a_batch_without_padding_pools_as_the_loop_does(mode):
+    full = np.ones_like(MASK)
+    expected = {Pooling.MEAN: TOKENS.mean(axis=1), Pooling.MEAN_SQRT_LEN: TOKENS.sum(axis=1) / np.sqrt(5)}
+    got = pool(TOKENS, full, mode)
+    assert got.dtype == np.float32
+    if mode in expected:
+        np.testing.assert_allclose(got, expected[mode], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got[:1], pool(TOKENS, MASK, mode)[:1], rtol=1e-6, atol=1e-6)  # row 0 is unpadded
+
+
 def test_normalize_unit_rows_and_zero_rows_stay_zero():
     x = np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32)
     np.testing.assert_allclose(normalize(x), [[0.6, 0.8], [0.0, 0.0]])
