@@ -7,9 +7,10 @@ batching supplies the parallelism), and the floating-point precision the manifes
 CPU has it). Each calling thread gets its own infer request, so one Embedder may serve several threads at once.
 
 OpenVINO's CPU plugin prepares its kernels for each new input shape on first sight (tens of milliseconds here), so
-the runner feeds it a small set of shapes: the sequence padded to a multiple of :data:`SEQUENCE_STEP` tokens
-(masked, so the vectors do not change) and the batch split into power-of-two parts. A service warms every one of
-those shapes up at start (:func:`shape_buckets`), and no request meets a cold shape afterwards.
+the runner feeds it a small set of shapes: the sequence padded up to a bucket length (masked, so the vectors do not
+change: a multiple of :data:`SHORT_STEP` tokens up to :data:`SHORT_UNTIL`, where queries and titles sit and padding
+would cost them most, then of :data:`SEQUENCE_STEP`) and the batch split into power-of-two parts. A service warms
+every one of those shapes up at start (:func:`shape_buckets`), and no request meets a cold shape afterwards.
 
 Compiling the graph is most of an OpenVINO artifact's cold start. Given a ``compile_cache`` folder, the compiled
 model is kept there (OpenVINO's own cache, in a subfolder named by the graph's sha256 from the manifest) and later
@@ -30,8 +31,8 @@ from edge_embed.errors import ArtifactError, MissingExtraError
 from edge_embed.lineage.manifest import InferencePrecision
 from edge_embed.runtime.session import check_threads, default_threads
 
-# Sequence lengths are padded up to a multiple of this many tokens before OpenVINO sees them.
-SEQUENCE_STEP = 16
+# Sequence lengths are padded up to a multiple of SHORT_STEP tokens up to SHORT_UNTIL, of SEQUENCE_STEP beyond.
+SHORT_STEP, SHORT_UNTIL, SEQUENCE_STEP = 8, 64, 16
 
 
 def _openvino() -> Any:
@@ -118,7 +119,7 @@ class OpenVinoRunner:
         if request is None:
             request = self._local.request = self._compiled.create_infer_request()
         rows, length = next(iter(feed.values())).shape
-        padding = -length % SEQUENCE_STEP
+        padding = bucket_length(length) - length
         if padding:  # padded positions have attention_mask 0: no real token attends to them, pooling skips them
             feed = {name: np.pad(value, ((0, 0), (0, padding))) for name, value in feed.items()}
         port, parts, start = self._outputs[output_name], [], 0
@@ -141,14 +142,25 @@ def power_of_two_parts(rows: int) -> list[int]:
     return [1 << bit for bit in reversed(range(rows.bit_length())) if rows >> bit & 1]
 
 
+def bucket_length(length: int) -> int:
+    """The sequence length OpenVINO sees for a batch padded to ``length`` tokens."""
+    step = SHORT_STEP if length <= SHORT_UNTIL else SEQUENCE_STEP
+    return -(-length // step) * step
+
+
+def bucket_lengths(max_length: int) -> list[int]:
+    """Every bucket length that sequences of up to ``max_length`` tokens reach, shortest first."""
+    lengths = [bucket_length(1)]
+    while lengths[-1] < max_length:
+        lengths.append(bucket_length(lengths[-1] + 1))
+    return lengths
+
+
 def shape_buckets(max_rows: int, max_length: int, max_tokens: int) -> list[tuple[int, int]]:
     """The ``(rows, tokens)`` shapes that batches of up to ``max_rows`` texts of up to ``max_length`` tokens, and of
     up to ``max_tokens`` tokens before bucketing, reach OpenVINO in."""
-    lengths = range(SEQUENCE_STEP, max_length + SEQUENCE_STEP, SEQUENCE_STEP)
+    lengths = bucket_lengths(max_length)
     sizes = [1 << bit for bit in range(max(1, max_rows).bit_length())]
-
-    def fits(rows: int, length: int) -> bool:
-        # A bucket's shortest batch is one token over the bucket below: that length bounds its rows under the budget.
-        return rows == 1 or rows * (length - SEQUENCE_STEP + 1) <= max_tokens
-
-    return [(rows, length) for length in lengths for rows in sizes if fits(rows, length)]
+    # A bucket's shortest batch is one token over the bucket below: that length bounds its rows under the budget.
+    shortest = dict(zip(lengths, [1] + [below + 1 for below in lengths[:-1]], strict=True))
+    return [(rows, n) for n in lengths for rows in sizes if rows == 1 or rows * shortest[n] <= max_tokens]

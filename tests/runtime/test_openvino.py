@@ -125,16 +125,22 @@ def test_without_openvino_installed_the_error_names_the_extra(openvino_artifact)
 
 
 def test_power_of_two_parts_and_shape_buckets():
-    from edge_embed.runtime.openvino import SEQUENCE_STEP, power_of_two_parts, shape_buckets
+    from edge_embed.runtime.openvino import bucket_length, bucket_lengths, power_of_two_parts, shape_buckets
 
     for rows in range(1, 300):
         parts = power_of_two_parts(rows)
         assert sum(parts) == rows and parts == sorted(set(parts), reverse=True)
         assert all(p & (p - 1) == 0 for p in parts)
+    # Fine steps where short texts sit, coarse ones beyond; every length lands in the smallest bucket that holds it.
+    assert bucket_lengths(100) == [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112]
+    lengths = bucket_lengths(256)
+    for length in range(1, 257):
+        assert bucket_length(length) == min(b for b in lengths if b >= length)
     buckets = shape_buckets(max_rows=32, max_length=40, max_tokens=256)
-    assert {length for _, length in buckets} == {SEQUENCE_STEP, 2 * SEQUENCE_STEP, 3 * SEQUENCE_STEP}
-    assert {(32, 16), (8, 32), (4, 48)} <= set(buckets) and not {(16, 32), (8, 48)} & set(buckets)
-    assert all(rows == 1 or rows * (length - SEQUENCE_STEP + 1) <= 256 for rows, length in buckets)
+    assert {length for _, length in buckets} == {8, 16, 24, 32, 40}
+    assert {(32, 8), (16, 16), (8, 32), (4, 40)} <= set(buckets) and not {(32, 16), (8, 40)} & set(buckets)
+    below = {8: 0, 16: 8, 24: 16, 32: 24, 40: 32}
+    assert all(rows == 1 or rows * (below[length] + 1) <= 256 for rows, length in buckets)
 
 
 def test_bucketed_shapes_change_no_vector_and_warm_up_runs_each_once(openvino_artifact, tmp_path, monkeypatch):
