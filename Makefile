@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 ARTIFACT ?= artifacts/minilm
 
-.PHONY: install quickstart demo test test-lean lint clean
+.PHONY: install quickstart demo test test-slow test-lean lint clean
 
 $(BIN)/edge-embed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ demo: install
 	$(BIN)/edge-embed embed $(ARTIFACT)-int8 --kind query -f $(ARTIFACT)-demo.txt -o $(ARTIFACT)-int8-demo.npy
 	$(BIN)/python -c "import numpy as np; a, b = np.load('$(ARTIFACT)-demo.npy'), np.load('$(ARTIFACT)-int8-demo.npy'); print('vectors', a.shape, a.dtype); print('cosine similarities between the texts (fp32):'); print(np.round(a @ a.T, 3)); print('cosine fp32 vs int8, per text:', np.round((a * b).sum(1), 4))"
 
+# The suite without the slow end-to-end runs; test-slow runs those (CI runs both).
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow --durations=10
 
 lint: install
 	$(BIN)/ruff check edge_embed benchmarks tests tools

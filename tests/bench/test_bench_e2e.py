@@ -24,6 +24,7 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGE_EMBED_CACHE", str(tmp_path / "cache"))
 
 
+@pytest.mark.slow
 def test_rows_trace_to_the_run_and_match_gate_and_run_metrics(medquad_mini, tmp_path, capsys):
     config = preset(
         "tiny",

@@ -17,7 +17,7 @@ from edge_embed.cli.main import main  # noqa: E402
 from edge_embed.records import RunRecord  # noqa: E402
 from edge_embed.registry import Registry  # noqa: E402
 
-pytestmark = pytest.mark.build
+pytestmark = [pytest.mark.build, pytest.mark.slow]  # end-to-end pipeline runs
 
 NO_TORCH = """
 import sys

@@ -32,6 +32,7 @@ def test_the_chain_runs_from_the_asked_recipe_to_mixed_precision_without_repeats
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.build
 def test_a_failed_recipe_falls_back_to_one_that_passes_and_the_manifest_says_so(
     minilm_artifact, medquad_mini, tmp_path, monkeypatch

@@ -68,6 +68,7 @@ def test_openvino_int8_is_batch_invariant(openvino_int8):
     assert (alone * together).sum(1).min() > 0.99999
 
 
+@pytest.mark.slow
 def test_the_gate_scores_an_openvino_child_and_accuracy_control_keeps_it_within_the_drop(
     minilm_artifact, medquad_mini, tmp_path
 ):

@@ -147,6 +147,7 @@ def test_unknown_method_is_named():
         QuantizationConfig.for_target("int9")
 
 
+@pytest.mark.slow
 def test_gate_records_both_metrics_and_refuses_a_damaging_quantization(minilm_artifact, medquad_mini, tmp_path):
     dataset = load_beir(medquad_mini, "test").sample(12, 60)
     passed = quantize_artifact(
@@ -179,6 +180,7 @@ def test_gate_records_both_metrics_and_refuses_a_damaging_quantization(minilm_ar
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "ok"]
 
 
+@pytest.mark.slow
 def test_auto_keeps_sensitive_nodes_in_fp32_until_the_gate_passes(minilm_artifact, medquad_mini, tmp_path):
     dataset = load_beir(medquad_mini, "test").sample(12, 60)
     config = QuantizationConfig.for_target("int4-weights", block_size=256)

@@ -247,6 +247,7 @@ def test_an_index_built_from_the_parquet_matches_one_built_by_embedding(toy_arti
         assert message in err and "Traceback" not in err and not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.build
 @pytest.mark.data
 @pytest.mark.parametrize("engine", ["ray", "spark"])

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("torch", reason="training needs the [build] extra")
 pytest.importorskip("accelerate", reason="training needs the [build] extra")
 
-pytestmark = pytest.mark.build
+pytestmark = [pytest.mark.build, pytest.mark.slow]  # real multi-process training
 
 
 def train_command(medquad_mini, runs, *extra):

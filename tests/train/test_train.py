@@ -99,6 +99,7 @@ def test_run_record_metrics_and_export_lineage(pairs_file, medquad_mini, tmp_pat
     assert manifest.matryoshka_dims == (128,)
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_from_last_checkpoint(pairs_file, medquad_mini, tmp_path):
     command = [
         sys.executable,
@@ -159,6 +160,7 @@ def test_bad_input_fails_before_training_and_leaves_no_run(pairs_file, medquad_m
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_same_command_and_seed_give_the_same_metrics(pairs_file, medquad_mini, tmp_path):
     records = []
     for name in ("first", "second"):
@@ -169,6 +171,7 @@ def test_same_command_and_seed_give_the_same_metrics(pairs_file, medquad_mini, t
     assert {k: round(v, 3) for k, v in first.items()} == {k: round(v, 3) for k, v in second.items()}
 
 
+@pytest.mark.slow
 def test_runs_of_one_output_folder_score_the_base_model_once(pairs_file, medquad_mini, tmp_path, caplog):
     """A second recipe on the same splits reads the base metrics the first one measured; another length rescores."""
     caplog.set_level("INFO", logger="edge_embed.train.trainer")
@@ -219,6 +222,7 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
     assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
 
 
+@pytest.mark.slow
 def test_tsdae_learns_to_rebuild_damaged_sentences_of_the_corpus(medquad_mini, tmp_path):
     """--unsupervised tsdae: sentence-transformers' denoising auto-encoder on the corpus's own sentences."""
     config = preset(
