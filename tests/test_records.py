@@ -124,7 +124,7 @@ def test_a_running_record_without_finetuned_metrics(tmp_path):
         ({"run_id": "r", "metrics": {"finetuned": []}}, "metrics.finetuned must be an object"),
         ({"run_id": "r", "data": {"path": "x"}}, "data must be a list of data sources"),
         ({"run_id": "r", "data": [{"path": "x", "files": [{"path": "x"}]}]}, r"data\[0\].files\[0\] must have"),
-        ({"run_id": "r", "data": [{"path": "x", "pairs": -1}]}, r"data\[0\].pairs must be a count"),
+        ({"run_id": "r", "data": [{"path": "x", "pairs": -1}]}, r"data\[0\].pairs must be a non-negative integer"),
         (
             {"run_id": "r", "data": [{"path": "x", "query_log": {"queries": 1, "margin": "wide"}}]},
             r"data\[0\].query_log.margin must be a number",

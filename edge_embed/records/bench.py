@@ -7,7 +7,6 @@ read with the file named, and tests build rows through the same types.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from edge_embed.choices import Choice
 from edge_embed.errors import ArtifactError
 from edge_embed.eval.metrics import PRIMARY_METRIC
+from edge_embed.records.fields import count, number, text
 from edge_embed.records.files import read_json
 
 REPORT_FILE = "report.json"
@@ -51,10 +51,10 @@ class Spread:
         if not isinstance(data, Mapping):
             raise ArtifactError(f"{where} must be an object with median, min, max and rounds")
         return cls(
-            median=_number(data.get("median"), f"{where}.median"),
-            min=_number(data.get("min"), f"{where}.min"),
-            max=_number(data.get("max"), f"{where}.max"),
-            rounds=int(_number(data.get("rounds"), f"{where}.rounds")),
+            median=number(data.get("median"), f"{where}.median"),
+            min=number(data.get("min"), f"{where}.min"),
+            max=number(data.get("max"), f"{where}.max"),
+            rounds=int(number(data.get("rounds"), f"{where}.rounds")),
         )
 
     def to_dict(self) -> dict[str, float]:
@@ -107,10 +107,10 @@ class ReferenceComparison:
             raise ArtifactError(f"{where} must be an object")
         cold = data.get("cold_start_speedup")
         return cls(
-            p50_speedup=_number(data.get("p50_speedup"), f"{where}.p50_speedup"),
-            throughput_speedup=_number(data.get("throughput_speedup"), f"{where}.throughput_speedup"),
-            ndcg_delta=_number(data.get(f"{PRIMARY_METRIC}_delta"), f"{where}.{PRIMARY_METRIC}_delta"),
-            cold_start_speedup=None if cold is None else _number(cold, f"{where}.cold_start_speedup"),
+            p50_speedup=number(data.get("p50_speedup"), f"{where}.p50_speedup"),
+            throughput_speedup=number(data.get("throughput_speedup"), f"{where}.throughput_speedup"),
+            ndcg_delta=number(data.get(f"{PRIMARY_METRIC}_delta"), f"{where}.{PRIMARY_METRIC}_delta"),
+            cold_start_speedup=None if cold is None else number(cold, f"{where}.cold_start_speedup"),
         )
 
     def to_dict(self) -> dict[str, float]:
@@ -220,19 +220,19 @@ class BenchRow:
         if lineage is not None and not isinstance(lineage, Mapping):
             raise ArtifactError(f"{where}.lineage must be an object or null")
         return cls(
-            label=_text(data.get("label"), f"{where}.label"),
-            artifact=_text(data.get("artifact"), f"{where}.artifact"),
+            label=text(data.get("label"), f"{where}.label"),
+            artifact=text(data.get("artifact"), f"{where}.artifact"),
             kind=kind,
-            path=_text(data.get("path"), f"{where}.path"),
-            precision=_text(data.get("precision"), f"{where}.precision"),
-            dim=_count(data.get("dim"), f"{where}.dim"),
-            identity=_text(data.get("identity"), f"{where}.identity"),
-            size_mb=_number(data.get("size_mb"), f"{where}.size_mb"),
-            metrics={str(k): _number(v, f"{where}.metrics.{k}") for k, v in metrics.items()},
+            path=text(data.get("path"), f"{where}.path"),
+            precision=text(data.get("precision"), f"{where}.precision"),
+            dim=count(data.get("dim"), f"{where}.dim"),
+            identity=text(data.get("identity"), f"{where}.identity"),
+            size_mb=number(data.get("size_mb"), f"{where}.size_mb"),
+            metrics={str(k): number(v, f"{where}.metrics.{k}") for k, v in metrics.items()},
             latency_ms={q: Spread.from_dict(latency[q], f"{where}.latency_ms.{q}") for q in ("p50", "p95", "p99")},
-            latency_calls=_count(data.get("latency_calls"), f"{where}.latency_calls"),
+            latency_calls=count(data.get("latency_calls"), f"{where}.latency_calls"),
             throughput=Spread.from_dict(throughput.get("texts_per_s"), f"{where}.throughput.texts_per_s"),
-            batch_size=_count(throughput.get("batch_size"), f"{where}.throughput.batch_size"),
+            batch_size=count(throughput.get("batch_size"), f"{where}.throughput.batch_size"),
             cold_start=ColdStartSpread.from_dict(data.get("cold_start"), f"{where}.cold_start"),
             lineage=lineage,
             vs_reference=ReferenceComparison.from_dict(data.get("vs_reference"), f"{where}.vs_reference"),
@@ -286,14 +286,14 @@ class Recommendation:
             raise ArtifactError(f"{where} must be an object with a reason")
         label = data.get("label")
         if label is not None:
-            _text(label, f"{where}.label"), _text(data.get("path"), f"{where}.path")
+            text(label, f"{where}.label"), text(data.get("path"), f"{where}.path")
         optional = {k: data.get(k) for k in ("budget_ms", "budget_mb", "min_ndcg")}
         return cls(
             reason=data["reason"],
             label=label,
             path=data.get("path") if label is not None else None,
-            dim=_count(data.get("dim"), f"{where}.dim") if label is not None else None,
-            **{k: None if v is None else _number(v, f"{where}.{k}") for k, v in optional.items()},
+            dim=count(data.get("dim"), f"{where}.dim") if label is not None else None,
+            **{k: None if v is None else number(v, f"{where}.{k}") for k, v in optional.items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -324,10 +324,10 @@ class BenchDataset:
         if sampled is not None and not isinstance(sampled, Mapping):
             raise ArtifactError(f"{where}.sampled must be an object or null")
         return cls(
-            name=_text(data.get("name"), f"{where}.name"),
-            split=_text(data.get("split"), f"{where}.split"),
-            queries=_count(data.get("queries"), f"{where}.queries"),
-            corpus=_count(data.get("corpus"), f"{where}.corpus"),
+            name=text(data.get("name"), f"{where}.name"),
+            split=text(data.get("split"), f"{where}.split"),
+            queries=count(data.get("queries"), f"{where}.queries"),
+            corpus=count(data.get("corpus"), f"{where}.corpus"),
             sampled=sampled,
             fingerprint=str(data.get("fingerprint", "")),
             path=None if path is None else str(path),
@@ -434,21 +434,3 @@ class BenchReport:
         if self.pipeline is not None:
             out["pipeline"] = dict(self.pipeline)
         return out
-
-
-def _number(value: object, where: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
-        raise ArtifactError(f"{where} must be a number, not {value!r}")
-    return float(value)
-
-
-def _count(value: object, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ArtifactError(f"{where} must be a non-negative integer, not {value!r}")
-    return value
-
-
-def _text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ArtifactError(f"{where} must be a non-empty string, not {value!r}")
-    return value

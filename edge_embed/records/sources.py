@@ -7,11 +7,12 @@ The trainer writes these records, and lineage and the bench report print them, t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from edge_embed.errors import ArtifactError
+from edge_embed.records.fields import count, number
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class DataFile:
     bytes: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: object, where: str) -> DataFile:
@@ -33,7 +34,7 @@ class DataFile:
         path, sha256 = data.get("path"), data.get("sha256")
         if not isinstance(path, str) or not isinstance(sha256, str):
             raise ArtifactError(f"{where} must have a path and a sha256")
-        return cls(path, sha256, _count(data.get("bytes"), f"{where}.bytes"))
+        return cls(path, sha256, count(data.get("bytes"), f"{where}.bytes"))
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,16 @@ class QueryLogCounts:
     margin: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"queries": self.queries, "passages": self.passages, "labelled": self.labelled, "margin": self.margin}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: object, where: str) -> QueryLogCounts:
         """Raises: ArtifactError: If a count or the margin is missing (``where`` names the record)."""
         if not isinstance(data, Mapping):
             raise ArtifactError(f"{where} must be an object")
-        margin = data.get("margin")
-        if not isinstance(margin, (int, float)) or isinstance(margin, bool):
-            raise ArtifactError(f"{where}.margin must be a number")
-        queries, passages, labelled = (_count(data.get(k), f"{where}.{k}") for k in ("queries", "passages", "labelled"))
-        return cls(queries, passages, labelled, float(margin))
+        margin = number(data.get("margin"), f"{where}.margin")
+        queries, passages, labelled = (count(data.get(k), f"{where}.{k}") for k in ("queries", "passages", "labelled"))
+        return cls(queries, passages, labelled, margin)
 
 
 @dataclass(frozen=True)
@@ -127,12 +126,12 @@ class RunSource:
         return cls(
             path=data["path"],
             files=tuple(DataFile.from_dict(f, f"{where}.files[{i}]") for i, f in enumerate(files)),
-            pairs=_count(data.get("pairs", 0), f"{where}.pairs"),
+            pairs=count(data.get("pairs", 0), f"{where}.pairs"),
             license=data.get("license"),
             split=data.get("split"),
             corpus_only=None
             if corpus_only is None
-            else {str(k): _count(n, f"{where}.corpus_only.{k}") for k, n in corpus_only.items()},
+            else {str(k): count(n, f"{where}.corpus_only.{k}") for k, n in corpus_only.items()},
             query_log=None if query_log is None else QueryLogCounts.from_dict(query_log, f"{where}.query_log"),
         )
 
@@ -155,9 +154,3 @@ def describe_sources(data: object, where: str) -> list[str]:
         return [source.describe() for source in read_sources(data, where)]
     except ArtifactError as exc:
         return [f"unreadable ({exc})"]
-
-
-def _count(value: object, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise ArtifactError(f"{where} must be a count (a non-negative integer), got {value!r}")

@@ -37,6 +37,10 @@ class RunData:
     leakage: list[dict[str, Any]]
     held_out: HeldOut | None = None  # set when dev/test were carved from the training data
 
+    def fingerprint(self, config: TrainConfig) -> str:
+        """The run's fingerprint: ``config``'s settings and the sha256 of every file read."""
+        return config.fingerprint([f for s in self.sources for f in s.files])
+
 
 @dataclass
 class _SourceRows:
@@ -53,8 +57,8 @@ class _SourceRows:
 def run_folder(config: TrainConfig, data: RunData) -> Path:
     """``<output_dir>/<run_id>``: the run id derives from the settings and the data's sha256, so the same recipe
     on the same data always finds the same folder."""
-    fingerprint = config.fingerprint([f for s in data.sources for f in s.files])
-    return Path(config.output_dir) / (config.run_id or f"{data.dev.name}-{config.preset}-{fingerprint[:10]}")
+    name = config.run_id or f"{data.dev.name}-{config.preset}-{data.fingerprint(config)[:10]}"
+    return Path(config.output_dir) / name
 
 
 def load_run_data(config: TrainConfig, label_model: LabelModel | None = None) -> RunData:

@@ -62,7 +62,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         config = config.replace(processes=rank.world_size)
     base = base_model_folder(config.base_model)
     data = load_run_data(config)
-    fingerprint = config.fingerprint([f for s in data.sources for f in s.files])
+    fingerprint = data.fingerprint(config)
     run_dir = run_folder(config, data)
     run_id = run_dir.name
     record_path = run_dir / RUN_RECORD
