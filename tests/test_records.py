@@ -175,6 +175,19 @@ def test_bench_report_round_trips_and_its_rows_answer_by_name(tmp_path):
     assert again.full_dim("int8") == 8 and again.threads == 2
 
 
+def test_a_row_written_before_batch_invariance_was_recorded_reads_it_from_the_precision_label():
+    rows = [bench_row("int8", 3.0, 0.9, precision="int8-dynamic-O2"), bench_row("pt", 2.0, 0.9, precision="pt")]
+    data = bench_report(rows).to_dict()
+    for row in data["rows"]:
+        del row["batch_invariant"]
+    data["rows"][1]["precision"] = "int8-dynamic-per-tensor-O2"
+    old = BenchReport.from_dict(data)
+    assert [r.batch_invariant for r in old.rows] == [True, False]
+    data["rows"][0]["batch_invariant"] = "yes"
+    with pytest.raises(ArtifactError, match=r"rows\[0\]\.batch_invariant must be true or false"):
+        BenchReport.from_dict(data)
+
+
 def test_spread_is_the_median_and_range_of_rounds():
     assert Spread.of([3.0, 1.0, 2.0]) == Spread(2.0, 1.0, 3.0, 3)
     assert Spread.of([1.0, 4.0]).median == 2.5

@@ -70,6 +70,7 @@ class _Candidate:
     embedder: TextEmbedder
     identity: str
     precision: str
+    batch_invariant: bool
     size_mb: float
     program: str
     lineage: dict[str, Any] | None
@@ -170,6 +171,7 @@ def _load_artifact(path: Path, settings: BenchSettings, allow_broken: bool) -> _
         embedder=embedder,
         identity=lineage.artifact.identity or "",
         precision=manifest.graph.precision,
+        batch_invariant=manifest.graph.vectors_batch_invariant,
         size_mb=sum((path / f).stat().st_size for f in manifest.graph.files) / 1e6,
         program=EDGE_EMBED_PROGRAM,
         lineage=lineage.summary(),
@@ -199,6 +201,7 @@ def _load_reference(artifact: Path, settings: BenchSettings) -> _Candidate:
         embedder=model,
         identity=root.identity or "",
         precision="fp32 (torch)",
+        batch_invariant=True,
         size_mb=model.size_mb(),
         program=SENTENCE_TRANSFORMERS_PROGRAM,
         lineage=None,
@@ -281,6 +284,7 @@ def _rows(c: _Candidate, accuracy: dict[int, dict[str, float]], settings: BenchS
             kind=c.kind,
             path=str(c.path),
             precision=c.precision,
+            batch_invariant=c.batch_invariant,
             dim=dim,
             identity=c.identity,
             size_mb=c.size_mb,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset
@@ -34,13 +34,7 @@ class LeakageReport:
 
     def to_dict(self) -> dict[str, Any]:
         """For the run record."""
-        return {
-            "split": self.split,
-            "queries": self.queries,
-            "query_overlap": self.query_overlap,
-            "passage_overlap": self.passage_overlap,
-            "examples": self.examples,
-        }
+        return asdict(self)
 
     def describe(self) -> str:
         """One line for a warning."""

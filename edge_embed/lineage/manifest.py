@@ -56,7 +56,7 @@ class InferencePrecision(str, Enum):
 
 # GraphSpec fields left out of the manifest at their default, so the bytes (and seals) of artifacts written before
 # they existed stay exactly what the runtime writes.
-_OMITTED_DEFAULTS = {"backend": "onnxruntime", "inference_precision": None}
+_OMITTED_DEFAULTS = {"backend": "onnxruntime", "inference_precision": None, "batch_invariant": None}
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,9 @@ class GraphSpec:
     external_data: str | None = None  # weights beside the graph: the engine maps them instead of copying
     backend: Backend = Backend.ONNXRUNTIME
     inference_precision: InferencePrecision | None = None  # OpenVINO only; f32 when None
+    # False where a text's vector depends on its batch-mates (per-tensor dynamic int8); set by the quantizer,
+    # None in exports and in manifests written before it was recorded (see ``vectors_batch_invariant``)
+    batch_invariant: bool | None = None
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -86,6 +89,8 @@ class GraphSpec:
         _require("graph.file", self.file, str)
         if self.external_data is not None:
             _require("graph.external_data", self.external_data, str)
+        if self.batch_invariant is not None:
+            _require("graph.batch_invariant", self.batch_invariant, bool)
         for name in self.input_names:
             _require("graph.input_names[]", name, str)
         object.__setattr__(self, "output_kind", OutputKind(self.output_kind))
@@ -100,6 +105,14 @@ class GraphSpec:
             raise ArtifactError(f"manifest graph.input_names {list(self.input_names)} lacks 'input_ids'")
         if self.normalize_in_graph and self.output_kind is OutputKind.TOKEN_EMBEDDINGS:
             raise ArtifactError("manifest says the graph normalizes, but its output is token embeddings")
+
+    @property
+    def vectors_batch_invariant(self) -> bool:
+        """Whether a text's vector is the same whatever it is batched with: the recorded answer, else (manifests
+        written before it was recorded) what the precision label says (``int8-dynamic-per-tensor``)."""
+        if self.batch_invariant is not None:
+            return self.batch_invariant
+        return "per-tensor" not in self.precision
 
     @property
     def pooling_in_graph(self) -> bool:

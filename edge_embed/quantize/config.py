@@ -180,6 +180,12 @@ class QuantizationConfig:
         return self.method is Method.DYNAMIC_INT8 and self.activations is ActivationScale.PER_TOKEN
 
     @property
+    def batch_invariant(self) -> bool:
+        """Whether the child's vectors are independent of their batch-mates: all but per-tensor dynamic int8,
+        whose activation scales are taken over the whole batch."""
+        return not (self.method is Method.DYNAMIC_INT8 and self.activations is ActivationScale.PER_TENSOR)
+
+    @property
     def precision(self) -> str:
         """The label written to the manifest's ``graph.precision``."""
         label = {
@@ -191,7 +197,7 @@ class QuantizationConfig:
             Method.OPENVINO_FP32: "fp32-openvino",
             Method.OPENVINO_BF16: "bf16-openvino",
         }[self.method]
-        if self.method is Method.DYNAMIC_INT8 and self.activations is ActivationScale.PER_TENSOR:
+        if not self.batch_invariant:
             label += "-per-tensor"
         mixed = "-mixed" if self.nodes_to_exclude else ""
         fused = "" if self.optimize in (GraphOptimization.NONE, GraphOptimization.AUTO) else f"-{self.optimize.value}"

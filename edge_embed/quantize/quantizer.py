@@ -360,6 +360,7 @@ def _child_manifest(
             external_data=IR_WEIGHTS_FILE,
             backend=Backend.OPENVINO,
             inference_precision=precision,
+            batch_invariant=config.batch_invariant,
         )
     else:
         import onnx
@@ -371,6 +372,7 @@ def _child_manifest(
             # A graph whose every tensor is under save_graph's size threshold keeps no side file.
             external_data=EXTERNAL_DATA_FILE if (folder / EXTERNAL_DATA_FILE).is_file() else None,
             input_names=tuple(i.name for i in onnx_graph.graph.input),
+            batch_invariant=config.batch_invariant,
         )
     options: dict[str, Any] = {"quantization": config.to_dict()}
     if calibration is not None:

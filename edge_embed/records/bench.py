@@ -124,6 +124,15 @@ class ReferenceComparison:
         return out
 
 
+def _batch_invariant(value: object, precision: str, where: str) -> bool:
+    """A row's ``batch_invariant``; reports written before it was recorded say it in the precision label."""
+    if value is None:
+        return "per-tensor" not in precision
+    if not isinstance(value, bool):
+        raise ArtifactError(f"{where}.batch_invariant must be true or false, got {value!r:.40}")
+    return value
+
+
 @dataclass(frozen=True)
 class BenchRow:
     """One artifact (or the reference) at one embedding width: accuracy, timings, size and lineage."""
@@ -133,6 +142,7 @@ class BenchRow:
     kind: RowKind
     path: str
     precision: str
+    batch_invariant: bool  # whether a text's vector is independent of its batch-mates (the manifest's answer)
     dim: int
     identity: str
     size_mb: float
@@ -170,12 +180,6 @@ class BenchRow:
     @property
     def short_texts_per_s(self) -> float | None:
         return None if self.short_throughput is None else self.short_throughput.median
-
-    @property
-    def batch_invariant(self) -> bool:
-        """Whether a text's vector is independent of its batch-mates: all but per-tensor dynamic int8, whose
-        precision label says so (``int8-dynamic-per-tensor-O2``)."""
-        return "per-tensor" not in self.precision
 
     @property
     def peak_rss_mb(self) -> float | None:
@@ -216,6 +220,7 @@ class BenchRow:
         throughput = data.get("throughput")
         if not isinstance(throughput, Mapping):
             raise ArtifactError(f"{where}.throughput must be an object with texts_per_s and batch_size")
+        precision = text(data.get("precision"), f"{where}.precision")
         lineage = data.get("lineage")
         if lineage is not None and not isinstance(lineage, Mapping):
             raise ArtifactError(f"{where}.lineage must be an object or null")
@@ -224,7 +229,8 @@ class BenchRow:
             artifact=text(data.get("artifact"), f"{where}.artifact"),
             kind=kind,
             path=text(data.get("path"), f"{where}.path"),
-            precision=text(data.get("precision"), f"{where}.precision"),
+            precision=precision,
+            batch_invariant=_batch_invariant(data.get("batch_invariant"), precision, where),
             dim=count(data.get("dim"), f"{where}.dim"),
             identity=text(data.get("identity"), f"{where}.identity"),
             size_mb=number(data.get("size_mb"), f"{where}.size_mb"),
@@ -249,6 +255,7 @@ class BenchRow:
             "kind": self.kind.value,
             "path": self.path,
             "precision": self.precision,
+            "batch_invariant": self.batch_invariant,
             "dim": self.dim,
             "identity": self.identity,
             "size_mb": self.size_mb,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,13 @@ class EmbeddingService:
         if index is not None:
             index.check(embedder)
         self.embedder, self.settings, self.index = embedder, settings, index
+        if settings.max_batch_requests > 1 and not embedder.manifest.graph.vectors_batch_invariant:
+            warnings.warn(
+                f"{embedder.folder.name} ({embedder.manifest.graph.precision}) gives a text a slightly different "
+                "vector depending on the requests it is batched with; serve it with --max-batch-requests 1, or "
+                "quantize with the default per-token scales",
+                stacklevel=2,
+            )
         self.metrics = ServeMetrics()
         self.batcher = MicroBatcher(self._embed_raw, settings, self.metrics)
         self.model_name = settings.model_name or embedder.folder.name
@@ -145,6 +153,7 @@ class EmbeddingService:
             "pooling": manifest.pooling.value,
             "normalize": manifest.normalize,
             "precision": manifest.graph.precision,
+            "batch_invariant": manifest.graph.vectors_batch_invariant,
             "prompts": dict(manifest.prompts),
             "parent": manifest.parent,
             "run_id": manifest.source.get("run_id"),

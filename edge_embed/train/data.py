@@ -8,10 +8,10 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from edge_embed.data.beir import RetrievalDataset, load_beir, load_corpus
-from edge_embed.data.leakage import check_leakage
+from edge_embed.data.leakage import LeakageReport, check_leakage
 from edge_embed.data.pairs import PairSet, fingerprint_file, pairs_from_beir, read_pair_file
 from edge_embed.data.pii import PiiScrubber
 from edge_embed.errors import InputError
@@ -34,7 +34,7 @@ class RunData:
     test: RetrievalDataset | None
     sources: list[RunSource]
     pii: dict[str, int]
-    leakage: list[dict[str, Any]]
+    leakage: list[LeakageReport]  # one per held-out split (dev, then test when there is one)
     held_out: HeldOut | None = None  # set when dev/test were carved from the training data
 
     def fingerprint(self, config: TrainConfig) -> str:
@@ -101,13 +101,10 @@ def load_run_data(config: TrainConfig, label_model: LabelModel | None = None) ->
     if held_out is not None and config.pii_scrub:  # carved from the same data: scored on what training read
         scrub = functools.cache(PiiScrubber())  # dev and test search the same passages: each is scrubbed once
         dev, test = _scrub_split(dev, scrub), None if test is None else _scrub_split(test, scrub)
-    leakage = []
-    for split in (dev, test):
-        if split is not None:
-            report = check_leakage(pairs, split)
-            leakage.append(report.to_dict())
-            if report.leaked:
-                warnings.warn(report.describe(), stacklevel=3)
+    leakage = [check_leakage(pairs, split) for split in (dev, test) if split is not None]
+    for report in leakage:
+        if report.leaked:
+            warnings.warn(report.describe(), stacklevel=3)
     return RunData(pairs, dev, test, sources, pii, leakage, held_out)
 
 

@@ -90,7 +90,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "base_model": {"path": str(base), "weights_sha256": resolve_source(base).describe()["weights_sha256"]},
         "data": [source.to_dict() for source in data.sources],
         "pii_replacements": data.pii,
-        "leakage": data.leakage,
+        "leakage": [report.to_dict() for report in data.leakage],
         **({"held_out": data.held_out.to_dict()} if data.held_out else {}),
         "config": config.to_dict(),
         "fingerprint": fingerprint,

@@ -17,6 +17,7 @@ def bench_row(
     dim: int = 8,
     identity: str | None = None,
     precision: str | None = None,
+    batch_invariant: bool = True,
 ) -> BenchRow:
     """One full-width row with batch-1 p50 half of ``p95``, p99 1.5x, and ``rss`` MB peak at cold start."""
     return BenchRow(
@@ -25,6 +26,7 @@ def bench_row(
         kind=kind,
         path=f"/a/{label}",
         precision=precision or label,
+        batch_invariant=batch_invariant,
         dim=dim,
         identity=identity or f"sha-{label}",
         size_mb=10.0,

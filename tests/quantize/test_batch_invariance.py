@@ -13,6 +13,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 
 from edge_embed import Embedder  # noqa: E402
+from edge_embed.errors import ArtifactError  # noqa: E402
+from edge_embed.lineage.manifest import Manifest, read_manifest  # noqa: E402
 from edge_embed.quantize import QuantizationConfig, quantize_artifact  # noqa: E402
 from edge_embed.quantize.per_token import per_token_activations  # noqa: E402
 
@@ -142,6 +144,16 @@ def test_default_int8_vectors_do_not_depend_on_batch_mates(minilm_artifact, tmp_
     )
     assert default.manifest.options["quantization"]["activations"] == "per-token"
     assert tensor.manifest.graph.precision == "int8-dynamic-per-tensor-O2"
+    assert (default.manifest.graph.batch_invariant, tensor.manifest.graph.batch_invariant) == (True, False)
+    assert read_manifest(minilm_artifact).graph.batch_invariant is None  # an export records nothing: fp32 is
+    assert read_manifest(minilm_artifact).graph.vectors_batch_invariant
+    older = tensor.manifest.to_dict()  # a per-tensor manifest written before the field: the label answers
+    del older["graph"]["batch_invariant"]
+    assert not Manifest.from_dict(older).graph.vectors_batch_invariant
+    assert "batch_invariant" not in Manifest.from_dict(older).to_dict()["graph"]  # its bytes (and seal) stay
+    older["graph"]["batch_invariant"] = "no"
+    with pytest.raises(ArtifactError, match="graph.batch_invariant must be bool"):
+        Manifest.from_dict(older)
     assert _alone_vs_batched(Embedder.load(minilm_artifact)) > 0.99999
     assert _alone_vs_batched(Embedder.load(default.path)) >= 0.9995
     assert _alone_vs_batched(Embedder.load(tensor.path)) < 0.9995  # the effect the default removes is real

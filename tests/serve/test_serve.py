@@ -3,12 +3,15 @@ micro-batching, admission control and a graceful SIGTERM of the real command."""
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ openai = pytest.importorskip("openai", reason="the OpenAI-compatibility tests us
 
 from edge_embed import Embedder  # noqa: E402
 from edge_embed.errors import InputError  # noqa: E402
+from edge_embed.lineage.manifest import read_manifest, write_manifest  # noqa: E402
 from edge_embed.serve import ServeSettings, create_app  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.helpers.server import serving  # noqa: E402
@@ -226,6 +230,19 @@ def test_a_full_queue_answers_429(embedder):
     assert statuses == [200, 429]
     refused = next(r for r in responses if r.status_code == 429).json()
     assert refused["error_type"] == "Overloaded" and "retry later" in refused["error"]
+
+
+def test_an_artifact_whose_vectors_move_with_batch_mates_is_served_with_a_warning(artifact, tmp_path):
+    folder = shutil.copytree(artifact, tmp_path / "per-tensor")
+    manifest = read_manifest(folder)
+    write_manifest(folder, manifest.replace(graph=replace(manifest.graph, batch_invariant=False)))
+    with pytest.warns(UserWarning, match="serve it with --max-batch-requests 1"):
+        app = create_app(Embedder(folder), ServeSettings(max_wait_ms=2))
+    with serving(app) as base:
+        assert httpx.get(f"{base}/info").json()["batch_invariant"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one request per batch: nothing to warn about
+        create_app(Embedder(folder), ServeSettings(max_batch_requests=1))
 
 
 def test_settings_are_checked():

@@ -94,8 +94,8 @@ def test_logged_queries_join_the_pairs_and_a_logged_test_query_is_reported(
     assert log_source.query_log is not None and log_source.pairs == log_source.query_log.labelled > 64
     assert log_source.query_log.passages == len(set(train_split.corpus.values()))
     assert len(data.pairs) == corpus_source.pairs + log_source.pairs
-    test_report = next(r for r in data.leakage if r["split"] == "test")
-    assert test_report["query_overlap"] >= 1 and leaked in test_report["examples"]  # a labelled test query is named
+    test_report = next(r for r in data.leakage if r.split == "test")
+    assert test_report.query_overlap >= 1 and leaked in test_report.examples  # a labelled test query is named
     with caplog.at_level(logging.INFO, logger="edge_embed.train.pseudo_labels"), pytest.warns(UserWarning):
         again = load_run_data(config, label_model)  # the same labels, read from the output folder's cache
     assert "pseudo-labels from" in caplog.text and again.sources[1] == log_source
@@ -115,4 +115,4 @@ def test_pseudo_labels_never_train_on_a_carved_held_out_passage(medquad_mini, tr
     data = load_run_data(config, label_model)
     log_counts = data.sources[1].query_log
     assert data.held_out is not None and log_counts is not None and data.sources[1].pairs < log_counts.labelled
-    assert all(report["passage_overlap"] == 0 for report in data.leakage)
+    assert all(report.passage_overlap == 0 for report in data.leakage)
