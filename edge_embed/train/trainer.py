@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 FINAL_MODEL = "final"
 BASE_METRICS_DIR = ".base-metrics"  # the base model's scores, shared by the runs of one output folder
 TRAINER_LOG = "trainer_log.jsonl"  # every log line of the trainer (loss, learning rate, dev metrics)
+MINING_CACHE = ".hard-negatives"  # the base model's embeddings of a run's anchors and positives: a resume reuses them
 
 
 def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, Any] | None = None) -> Path:
@@ -117,7 +120,8 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
             eval_seconds += time.time() - t0
         _write_record(record_path, record)
 
-    trainer = _make_trainer(model, config, data, run_dir, bf16, show_progress, rank)
+    train_dataset = _training_dataset(model, config, data, run_dir, show_progress, record)
+    trainer = _make_trainer(model, config, train_dataset, data, run_dir, bf16, show_progress, rank)
     resume = _last_complete_checkpoint(run_dir, remove_incomplete=rank.is_main)
     if resume and not rank.distributed:
         logger.info("resuming %s from its last checkpoint", run_id)
@@ -285,19 +289,36 @@ def _bar_postfix(logs: dict[str, Any]) -> dict[str, str]:
     return {label: f"{logs[key]:.4f}" for key, label in keys if isinstance(logs.get(key), int | float)}
 
 
-def _make_trainer(
-    model: Any, config: TrainConfig, data: RunData, run_dir: Path, bf16: bool, show_progress: bool, rank: Rank
+def _training_dataset(
+    model: Any, config: TrainConfig, data: RunData, run_dir: Path, show_progress: bool, record: dict[str, Any]
 ) -> Any:
+    """The run's pairs as a dataset, with hard negatives mined by the base model when asked and not given (the
+    record then says how many pairs kept one: ``hard_negatives_mined``)."""
     from datasets import Dataset
+
+    dataset = Dataset.from_dict(data.pairs.columns())
+    if config.hard_negatives and data.pairs.negatives is None:
+        dataset = _mine_hard_negatives(model, dataset, config, run_dir / MINING_CACHE, show_progress)
+        record["hard_negatives_mined"] = {"pairs": len(data.pairs), "rows": len(dataset)}
+    return dataset
+
+
+def _make_trainer(
+    model: Any,
+    config: TrainConfig,
+    train_dataset: Any,
+    data: RunData,
+    run_dir: Path,
+    bf16: bool,
+    show_progress: bool,
+    rank: Rank,
+) -> Any:
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback
 
     from edge_embed.train.compat import BatchSamplers, losses
 
-    train_dataset = Dataset.from_dict(data.pairs.columns())
-    if config.hard_negatives and data.pairs.negatives is None:
-        train_dataset = _mine_hard_negatives(model, train_dataset, config)
     if config.freeze_embeddings:
         for module in model.modules():
             embeddings = getattr(module, "word_embeddings", None)
@@ -416,24 +437,37 @@ def _backend(device: str) -> str:
     return "nccl" if device.startswith("cuda") else "gloo"
 
 
-def _mine_hard_negatives(model: Any, dataset: Any, config: TrainConfig) -> Any:
+def _mine_hard_negatives(model: Any, dataset: Any, config: TrainConfig, cache: Path, show_progress: bool) -> Any:
+    """Each pair with ``config.hard_negatives`` of the other positives the base model ranks 11th or lower for its
+    anchor and scores below 95% of its positive (a guard against unlabelled positives); pairs without enough such
+    passages are dropped. The embeddings are cached in ``cache``, so a resumed run does not embed again."""
     from sentence_transformers.util import mine_hard_negatives
 
     logger.info("mining %d hard negatives per pair with the base model", config.hard_negatives)
-    return mine_hard_negatives(
-        dataset,
-        model,
-        anchor_column_name="anchor",
-        positive_column_name="positive",
-        corpus=sorted(set(dataset["positive"])),
-        num_negatives=config.hard_negatives,
-        range_min=10,
-        relative_margin=0.05,
-        sampling_strategy="top",
-        batch_size=64,
-        output_format="triplet" if config.hard_negatives == 1 else "n-tuple",
-        verbose=False,
-    )
+    chatter = io.StringIO()  # the miner prints statistics even when not verbose: they go to the run's log
+    with contextlib.redirect_stdout(chatter), contextlib.ExitStack() as quiet:
+        if not show_progress:
+            quiet.enter_context(contextlib.redirect_stderr(chatter))  # its encode progress bars
+        mined = mine_hard_negatives(
+            dataset,
+            model,
+            anchor_column_name="anchor",
+            positive_column_name="positive",
+            corpus=sorted(set(dataset["positive"])),
+            num_negatives=config.hard_negatives,
+            range_min=10,
+            relative_margin=0.05,
+            sampling_strategy="top",
+            batch_size=64,
+            output_format="triplet" if config.hard_negatives == 1 else "n-tuple",
+            cache_folder=str(cache),
+            verbose=False,
+        )
+    for line in chatter.getvalue().splitlines():
+        if line.strip() and "Batches" not in line:
+            logger.info("mining: %s", line.strip())
+    logger.info("mined hard negatives for %d of %d pairs", len(mined), len(dataset))
+    return mined
 
 
 def base_model_folder(path: str | None = None) -> Path:

@@ -205,6 +205,36 @@ def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
     assert _last_complete_checkpoint(tmp_path / "checkpoint-1") is None
 
 
+def test_mined_hard_negatives_are_other_passages_the_base_model_ranks_below_its_positive(
+    pairs_file, medquad_mini, base_model_path, tmp_path, capfd
+):
+    """--hard-negatives: each kept pair gets another pair's passage, scored below 95% of its own positive; the run
+    records how many pairs kept one, the miner's printout goes to the log, and its embeddings are cached."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer
+
+    from edge_embed.train.trainer import _mine_hard_negatives
+
+    config = tiny_config(pairs_file, medquad_mini, tmp_path, hard_negatives=1, matryoshka_dims=(), pii_scrub=False)
+    model = SentenceTransformer(str(base_model_path), device="cpu", local_files_only=True)
+    model.max_seq_length = config.max_seq_length
+    rows = [json.loads(line) for line in pairs_file.read_text().splitlines()]
+    pairs = Dataset.from_dict({"anchor": [r["anchor"] for r in rows], "positive": [r["positive"] for r in rows]})
+    mined = _mine_hard_negatives(model, pairs, config, tmp_path / "cache", show_progress=False)
+    assert 0 < len(mined) <= len(rows) and set(mined.column_names) == {"anchor", "positive", "negative"}
+    positives = {r["positive"] for r in rows}
+    anchors, own, negative = (model.encode(mined[c], normalize_embeddings=True) for c in mined.column_names)
+    for row, a, p, n in zip(mined, anchors, own, negative, strict=True):
+        assert row["negative"] in positives and row["negative"] != row["positive"]
+        assert float(a @ n) <= 0.95 * float(a @ p) + 1e-4
+    assert any((tmp_path / "cache").glob("*.npy"))
+    assert "positives per query" not in capfd.readouterr().out  # the miner's print did not reach the console
+
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+    assert record["hard_negatives_mined"] == {"pairs": len(rows), "rows": len(mined)}
+    assert record["config"]["hard_negatives"] == 1 and record["status"] == "finished"
+
+
 def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini, tmp_path):
     """--unsupervised: pairs come from the passages alone; the run says which method made how many."""
     config = preset(
