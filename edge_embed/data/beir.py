@@ -1,4 +1,4 @@
-"""Read BEIR-format retrieval datasets (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``).
+"""Read (and write) BEIR-format retrieval datasets (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``).
 
 The shapes follow sentence-transformers' InformationRetrievalEvaluator: ``queries: {qid: text}``,
 ``corpus: {cid: text}``, ``relevant_docs: {qid: {cid, ...}}``. Passages are ``"title. text"`` when a title exists,
@@ -11,12 +11,13 @@ import csv
 import io
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edge_embed.errors import InputError
+from edge_embed.lineage.atomic import atomic_dir
 
 SPLITS = ("train", "dev", "test")
 
@@ -221,3 +222,29 @@ def load_beir(folder: str | Path, split: str = "test") -> RetrievalDataset:
         name=folder.name,
         split=split,
     )
+
+
+def write_beir(target: str | Path, splits: Sequence[RetrievalDataset]) -> Path:
+    """Write splits as one BEIR folder (their passages and queries pooled, ``qrels/<split>.tsv`` each), readable by
+    :func:`load_beir`; the folder appears only when complete.
+
+    Raises:
+        InputError: If ``target`` exists, or two splits give one id different texts.
+    """
+    corpus: dict[str, str] = {}
+    queries: dict[str, str] = {}
+    for split in splits:
+        for pooled, part, kind in ((corpus, split.corpus, "passage"), (queries, split.queries, "query")):
+            for key, text in part.items():
+                if pooled.setdefault(key, text) != text:
+                    raise InputError(f"{kind} id {key!r} has different texts in two splits; cannot pool them")
+    with atomic_dir(target) as folder:
+        (folder / "qrels").mkdir()
+        for name, pooled in (("corpus.jsonl", corpus), ("queries.jsonl", queries)):
+            lines = (json.dumps({"_id": key, "text": text}, ensure_ascii=False) for key, text in pooled.items())
+            (folder / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        for split in splits:
+            rows = ["query-id\tcorpus-id\tscore"]
+            rows += [f"{qid}\t{cid}\t1" for qid, cids in split.relevant_docs.items() for cid in sorted(cids)]
+            (folder / "qrels" / f"{split.split}.tsv").write_text("\n".join(rows) + "\n")
+    return Path(target)

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from edge_embed.data.beir import RetrievalDataset
+from edge_embed.data.beir import RetrievalDataset, write_beir
 from edge_embed.errors import CheckpointError
 from edge_embed.export.source import resolve_source
 from edge_embed.lineage.atomic import atomic_write_bytes
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 FINAL_MODEL = "final"
 BASE_METRICS_DIR = ".base-metrics"  # the base model's scores, shared by the runs of one output folder
 TRAINER_LOG = "trainer_log.jsonl"  # every log line of the trainer (loss, learning rate, dev metrics)
+HELD_OUT = "held-out"  # a carved dev/test slice as a BEIR folder: quantize --eval and bench --data read it
 MINING_CACHE = ".hard-negatives"  # the base model's embeddings of a run's anchors and positives: a resume reuses them
 
 
@@ -94,7 +95,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "data": [source.to_dict() for source in data.sources],
         "pii_replacements": data.pii,
         "leakage": [report.to_dict() for report in data.leakage],
-        **({"held_out": data.held_out.to_dict()} if data.held_out else {}),
+        **_held_out(run_dir, data, rank),
         "config": config.to_dict(),
         "fingerprint": fingerprint,
         "seed": config.seed,
@@ -287,6 +288,17 @@ def _bar_postfix(logs: dict[str, Any]) -> dict[str, str]:
     """The few numbers of a trainer log line worth showing beside the step bar."""
     keys = (("loss", "loss"), ("eval_dev_ndcg@10", "dev ndcg@10"))
     return {label: f"{logs[key]:.4f}" for key, label in keys if isinstance(logs.get(key), int | float)}
+
+
+def _held_out(run_dir: Path, data: RunData, rank: Rank) -> dict[str, Any]:
+    """The record's ``held_out`` entry when dev and test were carved from the training data; the slice is written
+    once into ``run_dir/held-out`` as a BEIR folder, so the artifacts of this run can be gated and benchmarked on
+    exactly the queries the run was scored on."""
+    if data.held_out is None:
+        return {}
+    if rank.is_main and not (run_dir / HELD_OUT).is_dir():
+        write_beir(run_dir / HELD_OUT, [s for s in (data.dev, data.test) if s is not None])
+    return {"held_out": {**data.held_out.to_dict(), "folder": HELD_OUT}}
 
 
 def _training_dataset(

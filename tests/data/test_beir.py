@@ -1,10 +1,12 @@
 """BEIR loading: shapes, passage text, and errors that name the problem."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from edge_embed.data import load_beir
+from edge_embed.data.beir import write_beir as write_splits
 from edge_embed.errors import InputError
 
 
@@ -27,6 +29,23 @@ def test_load_split(tmp_path):
     assert ds.corpus == {"d1": "Pump. Check the seal.", "d2": "Grease it."}
     assert ds.queries == {"q1": "seal?", "q2": "grease?"}  # only the split's queries
     assert ds.relevant_docs == {"q1": {"d1"}, "q2": {"d2"}}  # score 0 is not relevant
+
+
+def test_written_splits_read_back_as_they_were(tmp_path):
+    dev = load_beir(
+        write_beir(tmp_path / "ds", CORPUS, QUERIES, [("q1", "d1", 1), ("q2", "d2", 1)], split="dev"), "dev"
+    )
+    test = replace(dev, queries={"q3": "other split"}, relevant_docs={"q3": {"d1", "d2"}}, split="test")
+    folder = write_splits(tmp_path / "pooled", [dev, test])
+    assert load_beir(folder, "dev") == replace(dev, name="pooled") and load_beir(folder, "test").relevant_docs == {
+        "q3": {"d1", "d2"}
+    }
+    with pytest.raises(InputError, match="already exists"):
+        write_splits(folder, [dev])
+    clash = replace(test, queries={"q1": "another text"}, relevant_docs={"q1": {"d1"}})
+    with pytest.raises(InputError, match="query id 'q1' has different texts in two splits"):
+        write_splits(tmp_path / "clash", [dev, clash])
+    assert not (tmp_path / "clash").exists()
 
 
 def test_unknown_ids_are_named(tmp_path):

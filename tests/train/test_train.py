@@ -284,6 +284,15 @@ def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad
     assert run.name.startswith("own-held-out-tiny-")
     assert all(report["passage_overlap"] == 0 for report in record["leakage"])  # nothing held out was trained on
     assert record["data"][0]["pairs"] < 223 and set(record["metrics"]["finetuned"]) == {"dev", "test"}
+    # The slice is kept as a BEIR folder: the run's artifacts can be gated and benchmarked on the same queries.
+    from edge_embed.data.beir import load_beir
+
+    folder = run / held["folder"]
+    dev, test = load_beir(folder, "dev"), load_beir(folder, "test")
+    assert (len(dev.queries), len(test.queries)) == (held["dev"]["queries"], held["test"]["queries"])
+    assert not set(dev.queries) & set(test.queries) and dev.corpus == test.corpus
+    trained = {json.loads(line)["positive"] for line in pairs.read_text().splitlines()}
+    assert all(dev.corpus[c] in trained for cids in dev.relevant_docs.values() for c in cids)  # the user's passages
 
 
 def test_corpus_only_on_a_plain_corpus_holds_out_whole_documents(medquad_mini, tmp_path):
