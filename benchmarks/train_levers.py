@@ -41,7 +41,9 @@ from edge_embed.tables import format_table  # noqa: E402
 from edge_embed.train import DataSource, preset, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "medquad"
+# As the README's train commands spell it (run from the repository root): a run's id includes the data path as
+# written, so the same spelling finds the runs those commands made.
+DATA = Path("../shared/data/medquad")
 LICENSE = "CC-BY-4.0"  # medquad's
 EVAL_SAMPLE = 300  # dev queries for checkpoint selection, as the README's default command
 
@@ -55,10 +57,11 @@ class Lever:
     what: str = ""
 
 
+# Epochs as floats, as the command line gives them: 1 and 1.0 are different run ids (the settings are hashed as JSON).
 LEVERS = {
     "default": Lever("default", {}, "3 epochs in-batch MNRL, batch 64, lr 5e-5, 256 tokens"),
     "reference": Lever("reference", {}, "lr 2e-5 (the GPU reference recipe)"),
-    "hard-negatives": Lever("default", {"epochs": 1, "hard_negatives": 1}, "1 epoch, 1 mined hard negative per pair"),
+    "hard-negatives": Lever("default", {"epochs": 1.0, "hard_negatives": 1}, "1 epoch, 1 mined hard negative per pair"),
     "cached-mnrl": Lever(
         "default", {"loss": "cached-mnrl", "batch_size": 256, "mini_batch_size": 32}, "CachedMNRL, 256 pairs/step"
     ),
@@ -161,7 +164,7 @@ def main() -> None:
             rows.append(lever_row(name, earlier[name], str(earlier[name])))
             continue
         print(f"{name}: {LEVERS[name].what}", file=sys.stderr)
-        rows.append(lever_row(name, run_lever(name, args.data.resolve(), runs), "trained here"))
+        rows.append(lever_row(name, run_lever(name, args.data, runs), "trained here"))
 
     reference = next((r for r in rows if r.lever == "default"), None)
     table = [
