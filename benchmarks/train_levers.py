@@ -5,7 +5,7 @@ Every lever is one ``edge-embed train`` recipe on medquad's train pairs, changed
 
     default          the recipe as it ships
     reference        lr 2e-5 (the GPU reference recipe, 0.957 on test there)
-    hard-negatives   one epoch, each pair with one hard negative mined by the base model (rank 10 and below,
+    hard-negatives   one epoch, each pair with one hard negative mined by the base model (ranked 11th or lower,
                      at most 95% of the positive's score)
     cached-mnrl      CachedMultipleNegativesRankingLoss, 256 pairs per step in mini-batches of 32
     matryoshka       Matryoshka loss over 384/256/128/64 dims
@@ -36,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import write_result  # noqa: E402
 
+from edge_embed.errors import ArtifactError  # noqa: E402
 from edge_embed.records.run import RunRecord  # noqa: E402
 from edge_embed.tables import format_table  # noqa: E402
 from edge_embed.train import DataSource, preset, train  # noqa: E402
@@ -98,17 +99,20 @@ def run_lever(name: str, data: Path, runs: Path) -> Path:
 
 def read_record(path: Path) -> tuple[RunRecord, str | None]:
     """A run record (a run folder's ``run.json`` or a results copy of one) and the note on its wall time."""
-    data = json.loads((path / "run.json" if path.is_dir() else path).read_text())
-    wall = data.get("wall_time_s")
-    note = wall.pop("note", None) if isinstance(wall, dict) else None
-    return RunRecord.from_dict(data, str(path)), note
+    try:
+        data = json.loads((path / "run.json" if path.is_dir() else path).read_text())
+        wall = data.get("wall_time_s") if isinstance(data, dict) else None
+        note = wall.pop("note", None) if isinstance(wall, dict) else None
+        return RunRecord.from_dict(data, str(path)), note
+    except (OSError, ValueError, ArtifactError) as exc:
+        raise SystemExit(f"{path} is not a readable run record: {exc}") from None
 
 
 def lever_row(name: str, path: Path, source: str) -> LeverRow:
     """The row a finished run (or its record) gives."""
     record, note = read_record(path)
-    if record.wall_time is None or "test" not in record.finetuned_metrics:
-        raise SystemExit(f"{path} is not a finished run with test metrics; finish it or leave the lever out")
+    if record.wall_time is None or not {"dev", "test"} <= set(record.finetuned_metrics):
+        raise SystemExit(f"{path} is not a finished run with dev and test metrics; finish it or leave the lever out")
     tuned, base = record.finetuned_metrics, record.base_metrics
     full = max(tuned["test"], key=int)
     return LeverRow(
