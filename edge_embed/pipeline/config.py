@@ -135,8 +135,39 @@ class PipelineConfig:
         """The BEIR folder."""
         return Path(self.data["path"])
 
+    @property
+    def carves_held_out(self) -> bool:
+        """The pipeline trains on a data folder that has no dev split: the run carves dev and test from the training
+        pairs, and the gate and the bench read them from the run's held-out folder (:meth:`eval_split`)."""
+        trains = not self.train.get("skip") and "checkpoint" not in self.train
+        return trains and not (self.data_path / "qrels" / f"{self.data['dev_split']}.tsv").is_file()
+
+    def eval_split(self, split: str, run_dir: Path | None) -> tuple[Path, str]:
+        """The BEIR folder and split name that a gate or bench ``split`` is read from: the data folder's, or, for
+        the dev and test splits of a pipeline that carves them, the held-out folder of the run in ``run_dir``.
+
+        Raises:
+            ArtifactError: If the run's record names no held-out folder or the folder is gone.
+        """
+        from edge_embed.errors import ArtifactError
+        from edge_embed.records.run import RunRecord
+
+        carved = {self.data["dev_split"]: "dev", self.data["test_split"]: "test"}
+        if not self.carves_held_out or split not in carved:
+            return self.data_path, split
+        if run_dir is None:
+            raise ArtifactError(f"{self.source.name}: no training run to read the carved {split} split from")
+        name = RunRecord.read(run_dir).held_out_folder
+        if name is None or not (run_dir / name).is_dir():
+            raise ArtifactError(
+                f"{run_dir} has no held-out folder (a run begun by an older edge-embed); delete the run and rerun the "
+                "pipeline, or add dev and test qrels to the data folder"
+            )
+        return run_dir / name, carved[split]
+
     def train_config(self) -> TrainConfig:
-        """The training recipe: the preset with this file's overrides, data and run folder."""
+        """The training recipe: the preset with this file's overrides, data and run folder (evaluated on the data
+        folder's dev and test splits, or on a slice carved from the training pairs when it has none)."""
         from edge_embed.train.config import DataSource, preset
 
         settings = {k: v for k, v in self.train.items() if k not in ("skip", "checkpoint", "preset")}
@@ -145,7 +176,7 @@ class PipelineConfig:
         return preset(
             self.train.get("preset", "default"),
             data=tuple(sources),
-            eval_data=str(self.data_path),
+            eval_data=None if self.carves_held_out else str(self.data_path),
             output_dir=str(self.workspace / "runs"),
             dev_split=self.data["dev_split"],
             test_split=self.data["test_split"],
@@ -260,13 +291,25 @@ def _check_resolved(where: str, config: PipelineConfig) -> None:
     if config.workspace.exists() and not config.workspace.is_dir():
         raise InputError(f"{where}: pipeline.workspace {config.workspace} is a file, not a folder")
     qrels = config.data_path / "qrels"
-    splits = [("bench.split", config.bench["split"])] + [
+    dev, test = config.data["dev_split"], config.data["test_split"]
+    if config.carves_held_out and config.refresh is not None:
+        raise InputError(
+            f"{where}: a refresh scores old and new artifacts on the data's {test} split, and {qrels}/{dev}.tsv "
+            "does not exist: add dev and test qrels to the data folder"
+        )
+    splits = [("data.dev_split", dev), ("data.test_split", test), ("bench.split", config.bench["split"])] + [
         (f"quantize[{i}].gate_split", q["gate_split"]) for i, q in enumerate(config.quantize) if "gate_split" in q
     ]
     for key, split in splits:
-        if not (qrels / f"{split}.tsv").is_file():
+        carved = config.carves_held_out and split in (dev, test)  # the run carves it from the training pairs
+        if not carved and not (qrels / f"{split}.tsv").is_file():
             available = ", ".join(sorted(p.stem for p in qrels.glob("*.tsv"))) or "none"
-            raise InputError(f"{where}: {key}: {qrels}/{split}.tsv does not exist (splits: {available})")
+            hints = {
+                "data.dev_split": "" if config.carves_held_out else "; only a pipeline that trains carves them",
+                "data.test_split": "; without a dev split either, training carves both",
+            }
+            hint = hints.get(key, "")
+            raise InputError(f"{where}: {key}: {qrels}/{split}.tsv does not exist (splits: {available}){hint}")
     width = _model_width(config)
     for dim in config.bench.get("dims", []):
         if not 0 < dim <= (width or dim):
@@ -381,9 +424,6 @@ def _check_data(where: str, data: dict[str, Any]) -> None:
     for name in ("corpus.jsonl", "queries.jsonl"):
         if not (folder / name).is_file():
             raise InputError(f"{where}: data.path {folder} has no {name}: not a BEIR folder")
-    for key in ("dev_split", "test_split"):
-        if not (folder / "qrels" / f"{data[key]}.tsv").is_file():
-            raise InputError(f"{where}: data.{key}: {folder}/qrels/{data[key]}.tsv does not exist")
     for pairs in data["pairs"]:
         if not Path(pairs).is_file():
             raise InputError(f"{where}: data.pairs: {pairs} does not exist")

@@ -194,8 +194,12 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
     stage = f"quantize {name}"
     output = config.workspace / "artifacts" / f"{config.name}-{name}"
     calibrate = entry.get("calibration", entry["method"] in ("static-int8", "openvino-int8"))
-    gate_split = entry.get("gate_split", config.data["dev_split"])
-    key = _key(_identity(fp32), entry, _data_identity(config, [config.data["train_split"], gate_split]))
+    gate_folder, gate_split = config.eval_split(entry.get("gate_split", config.data["dev_split"]), result.run_dir)
+    if gate_folder == config.data_path:
+        key = _key(_identity(fp32), entry, _data_identity(gate_folder, [config.data["train_split"], gate_split]))
+    else:  # the gate reads the run's carved slice; calibration still reads the data's training split
+        train = _data_identity(config.data_path, [config.data["train_split"]])
+        key = _key(_identity(fp32), entry, train, _data_identity(gate_folder, [gate_split]))
     if state.cached(stage, key, output):
         result.stages.append(Stage(stage, StageStatus.CACHED, str(output)))
         result.artifacts[name] = output
@@ -213,7 +217,7 @@ def _quantize(config: PipelineConfig, state: _State, result: PipelineResult, fp3
         if calibrate
         else None
     )
-    dataset = load_beir(config.data_path, gate_split)
+    dataset = load_beir(gate_folder, gate_split)
     if entry.get("gate_sample"):
         dataset = dataset.sample(entry["gate_sample"], 10 * entry["gate_sample"])
 
@@ -245,7 +249,7 @@ def _drift_profiles(config: PipelineConfig, state: _State, result: PipelineResul
     seeded sample of the domain corpus embedded by that artifact, so a device needs no reference texts."""
     output = config.workspace / "profiles"
     files = [output / f"{artifact.name}.npz" for artifact in result.artifacts.values()]
-    key = _key([_identity(p) for p in result.artifacts.values()], _data_identity(config, []))
+    key = _key([_identity(p) for p in result.artifacts.values()], _data_identity(config.data_path, []))
     stage = "drift profiles"
     if state.cached(stage, key, output) and all(f.is_file() for f in files):
         result.stages.append(Stage(stage, StageStatus.CACHED, str(output)))
@@ -273,7 +277,8 @@ def _bench(
     output = config.workspace / "reports" / config.name
     result.report_dir = output
     measured = [*result.artifacts.values(), *others]
-    key = _key([_identity(p) for p in measured], bench, _data_identity(config, [bench["split"]]))
+    folder, split = config.eval_split(bench["split"], result.run_dir)
+    key = _key([_identity(p) for p in measured], bench, _data_identity(folder, [split]))
     if state.cached("bench", key, output):
         result.stages.append(Stage("bench", StageStatus.CACHED, str(output)))
         return
@@ -287,7 +292,7 @@ def _bench(
             if k in bench
         }
     )
-    dataset = load_beir(config.data_path, bench["split"])
+    dataset = load_beir(folder, split)
     if bench.get("sample"):
         dataset = dataset.sample(bench["sample"], 10 * bench["sample"])
 
@@ -309,7 +314,7 @@ def _bench(
         )
         report = replace(
             report,
-            dataset=replace(report.dataset, path=str(config.data_path)),
+            dataset=replace(report.dataset, path=str(folder)),
             recommendation=choice,
             pipeline={"name": config.name, "config": str(config.source)},
         )
@@ -362,8 +367,7 @@ def _identity(path: Path | None) -> str | None:
     return sha256_file(path) if path.is_file() else None
 
 
-def _data_identity(config: PipelineConfig, splits: list[str]) -> list[str | None]:
-    folder = config.data_path
+def _data_identity(folder: Path, splits: list[str]) -> list[str | None]:
     files = [folder / "corpus.jsonl", folder / "queries.jsonl", *(folder / "qrels" / f"{s}.tsv" for s in splits)]
     return [sha256_file(f) if f.is_file() else None for f in files]
 

@@ -149,6 +149,13 @@ class RunRecord:
                 out[name] = getattr(self, name)
         return out
 
+    @property
+    def held_out_folder(self) -> str | None:
+        """The run folder's BEIR copy (relative path) of a dev/test slice carved from the training data, if any."""
+        held_out = self.extra.get("held_out")
+        folder = held_out.get("folder") if isinstance(held_out, Mapping) else None
+        return folder if isinstance(folder, str) and folder else None
+
     def comparisons(self) -> list[FinetuneComparison]:
         """Base against finetuned for every split and width measured on both, in the record's order."""
         return [

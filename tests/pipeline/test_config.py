@@ -112,3 +112,58 @@ def test_refresh_section_and_flags_are_checked_before_any_work(tmp_path, toy_art
     assert f"refreshing {toy_artifact}" in capsys.readouterr().out
     assert main(["pipeline", str(path), "--check", "--feedback", str(tmp_path / "elsewhere")]) == 2
     assert "no feedback store at" in capsys.readouterr().err
+
+
+def train_only_folder(tmp_path, splits=("train",)):
+    """The sample's corpus and queries with only some of its qrels: a user's folder without a dev/test split."""
+    source, folder = maintenance_dataset(), tmp_path / "own"
+    (folder / "qrels").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        (folder / name).write_bytes((source / name).read_bytes())
+    for split in splits:
+        (folder / "qrels" / f"{split}.tsv").write_bytes((source / "qrels" / f"{split}.tsv").read_bytes())
+    return folder
+
+
+def test_a_folder_without_dev_and_test_is_carved_when_the_pipeline_trains(tmp_path, toy_artifact):
+    from edge_embed.errors import ArtifactError
+
+    folder = train_only_folder(tmp_path)
+    text = GOOD.replace("{data}", folder.as_posix()).replace(
+        "[bench]", '[[quantize]]\nmethod = "fp16"\ngate_split = "dev"\n[bench]'
+    )
+    config = load_pipeline_config(write(tmp_path, text))
+    assert config.carves_held_out and config.train_config().eval_data is None
+    assert config.eval_split("train", None) == (folder, "train"), "a split the folder has is read there"
+    run = tmp_path / "ws" / "runs" / "r"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text('{"run_id": "r", "status": "finished"}')
+    with pytest.raises(ArtifactError, match="has no held-out folder .*delete the run and rerun the pipeline"):
+        config.eval_split("dev", run)
+    (run / "held-out").mkdir()
+    (run / "run.json").write_text('{"run_id": "r", "status": "finished", "held_out": {"folder": "held-out"}}')
+    assert config.eval_split("dev", run) == (run / "held-out", "dev")
+    assert config.eval_split("test", run) == (run / "held-out", "test")
+
+    exports_only = text.replace("epochs = 2", "skip = true")
+    with pytest.raises(
+        InputError, match=r"data.dev_split: .*dev.tsv does not exist \(splits: train\); only a pipeline"
+    ):
+        load_pipeline_config(write(tmp_path, exports_only))
+    other_split = text.replace('gate_split = "dev"', 'gate_split = "val"')
+    with pytest.raises(InputError, match=r"quantize\[2\].gate_split: .*/val.tsv does not exist \(splits: train\)$"):
+        load_pipeline_config(write(tmp_path, other_split))
+    from edge_embed.lifecycle.feedback import FeedbackStore, Judgment
+    from edge_embed.registry import registry_path
+
+    with FeedbackStore(registry_path(tmp_path / "ws")) as store:
+        store.add([Judgment("pump leaks", True, passage="reseal it")], source="test")
+    refresh = text + f'[refresh]\nartifact = "{toy_artifact}"\n'
+    with pytest.raises(InputError, match=r"a refresh scores old and new artifacts on the data's test split"):
+        load_pipeline_config(write(tmp_path, refresh))
+
+
+def test_a_folder_with_dev_but_no_test_is_refused(tmp_path):
+    folder = train_only_folder(tmp_path, ("train", "dev"))
+    with pytest.raises(InputError, match=r"data.test_split: .*test.tsv does not exist .*without a dev split either"):
+        load_pipeline_config(write(tmp_path, GOOD.replace("{data}", folder.as_posix())))

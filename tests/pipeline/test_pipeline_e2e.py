@@ -162,3 +162,33 @@ def test_refresh_from_feedback_makes_a_child_artifact_with_lineage_and_a_compari
     assert main(["pipeline", str(config), "--feedback", str(workspace)]) == 0
     out = capsys.readouterr().out
     assert [stage_status(out, s) for s in ("train", "export", "quantize dynamic-int8", "bench")] == ["cached"] * 4
+
+
+def test_a_folder_with_only_training_pairs_is_gated_and_benched_on_the_carved_slice(tmp_path, capsys):
+    """A user's folder with train qrels alone: the run carves dev/test, the int8 gate reads the carved dev split
+    and the bench the carved test split, from the run's held-out folder."""
+    from edge_embed.lineage.manifest import read_manifest
+    from edge_embed.samples import SAMPLE_LICENSE, maintenance_dataset
+
+    source, folder = maintenance_dataset(), tmp_path / "own"
+    (folder / "qrels").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        (folder / name).write_bytes((source / name).read_bytes())
+    rows = [line for split in ("train", "dev", "test") for line in (source / "qrels" / f"{split}.tsv").open()]
+    (folder / "qrels" / "train.tsv").write_text(rows[0] + "".join(r for r in rows if not r.startswith("query-id")))
+    config = tmp_path / "own.toml"
+    config.write_text(
+        f'[pipeline]\nname = "own"\nworkspace = "ws"\n[data]\npath = "{folder.as_posix()}"\nlicense = "{SAMPLE_LICENSE}"\n'
+        '[train]\npreset = "tiny"\nepochs = 2\nmax_seq_length = 128\n'
+        '[[quantize]]\nmethod = "dynamic-int8"\nmax_drop = 0.05\nauto = true\n'
+        "[bench]\nrounds = 1\nlatency_queries = 10\nthroughput_texts = 16\n"
+    )
+    assert main(["pipeline", str(config)]) == 0
+    assert stage_status(capsys.readouterr().out, "quantize dynamic-int8") == "done"
+    (run,) = [d for d in (tmp_path / "ws" / "runs").iterdir() if (d / "run.json").is_file()]
+    held_out = json.loads((run / "run.json").read_text())["held_out"]
+    gate = read_manifest(tmp_path / "ws" / "artifacts" / "own-dynamic-int8").checks["gate"]
+    assert gate["dataset"]["split"] == "dev" and gate["dataset"]["queries"] == held_out["dev"]["queries"]
+    report = json.loads((tmp_path / "ws" / "reports" / "own" / "report.json").read_text())
+    assert report["dataset"]["path"] == str(run / "held-out") and report["dataset"]["split"] == "test"
+    assert report["dataset"]["queries"] == held_out["test"]["queries"]
