@@ -95,7 +95,6 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "data": [source.to_dict() for source in data.sources],
         "pii_replacements": data.pii,
         "leakage": [report.to_dict() for report in data.leakage],
-        **_held_out(run_dir, data, rank),
         "config": config.to_dict(),
         "fingerprint": fingerprint,
         "seed": config.seed,
@@ -111,6 +110,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "matryoshka_dims": list(config.matryoshka_dims),
         **({"refresh": refresh} if refresh else {}),
     }
+    record.update(_held_out(run_dir, data, rank))  # also for a run an older version began, resumed by this one
     record["status"] = "running"
     eval_seconds = 0.0
     if rank.is_main:  # the other ranks wait for it in the trainer's first collective
@@ -292,8 +292,8 @@ def _bar_postfix(logs: dict[str, Any]) -> dict[str, str]:
 
 def _held_out(run_dir: Path, data: RunData, rank: Rank) -> dict[str, Any]:
     """The record's ``held_out`` entry when dev and test were carved from the training data; the slice is written
-    once into ``run_dir/held-out`` as a BEIR folder, so the artifacts of this run can be gated and benchmarked on
-    exactly the queries the run was scored on."""
+    once (on the run's first start, or its first resume by a version that keeps it) into ``run_dir/held-out`` as a
+    BEIR folder, so the artifacts of this run can be gated and benchmarked on exactly the queries it was scored on."""
     if data.held_out is None:
         return {}
     if rank.is_main and not (run_dir / HELD_OUT).is_dir():

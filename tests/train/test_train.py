@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -293,6 +294,13 @@ def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad
     assert not set(dev.queries) & set(test.queries) and dev.corpus == test.corpus
     trained = {json.loads(line)["positive"] for line in pairs.read_text().splitlines()}
     assert all(dev.corpus[c] in trained for cids in dev.relevant_docs.values() for c in cids)  # the user's passages
+
+    # A run an older version began (no held_out, no folder) gets both when this version resumes it.
+    shutil.rmtree(folder)
+    del record["held_out"]
+    (run / "run.json").write_text(json.dumps({**record, "status": "running"}))
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+    assert record["held_out"] == held and load_beir(folder, "test").relevant_docs == test.relevant_docs
 
 
 def test_corpus_only_on_a_plain_corpus_holds_out_whole_documents(medquad_mini, tmp_path):
