@@ -245,8 +245,9 @@ def with_refresh(
     an artifact, the one the pipeline's last report recommends is refreshed.
 
     Raises:
-        InputError: If the feedback workspace has no registry, the artifact is missing or cannot be found, or the
-            config names a fixed checkpoint (a refresh finetunes the deployed artifact's own).
+        InputError: If the feedback workspace has no registry, the artifact is missing or cannot be found, the
+            config names a fixed checkpoint (a refresh finetunes the deployed artifact's own), or the data folder
+            has no dev/test split to compare old and new on.
     """
     from edge_embed.registry.store import registry_path
 
@@ -261,6 +262,12 @@ def with_refresh(
         )
     if "checkpoint" in config.train:
         raise InputError(f"{where}: a refresh finetunes the deployed artifact's checkpoint; remove train.checkpoint")
+    if config.carves_held_out:
+        qrels, split = config.data_path / "qrels", config.data["dev_split"]
+        raise InputError(
+            f"{where}: a refresh scores old and new artifacts on the data's {config.data['test_split']} split, and "
+            f"{qrels}/{split}.tsv does not exist: add dev and test qrels to the data folder"
+        )
     target = _resolve(base, str(artifact)) if artifact is not None else _recommended_artifact(where, config)
     if not target.is_dir():
         raise InputError(f"{where}: refresh.artifact {target} is not a folder")
@@ -292,11 +299,6 @@ def _check_resolved(where: str, config: PipelineConfig) -> None:
         raise InputError(f"{where}: pipeline.workspace {config.workspace} is a file, not a folder")
     qrels = config.data_path / "qrels"
     dev, test = config.data["dev_split"], config.data["test_split"]
-    if config.carves_held_out and config.refresh is not None:
-        raise InputError(
-            f"{where}: a refresh scores old and new artifacts on the data's {test} split, and {qrels}/{dev}.tsv "
-            "does not exist: add dev and test qrels to the data folder"
-        )
     splits = [("data.dev_split", dev), ("data.test_split", test), ("bench.split", config.bench["split"])] + [
         (f"quantize[{i}].gate_split", q["gate_split"]) for i, q in enumerate(config.quantize) if "gate_split" in q
     ]

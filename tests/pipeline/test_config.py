@@ -125,7 +125,7 @@ def train_only_folder(tmp_path, splits=("train",)):
     return folder
 
 
-def test_a_folder_without_dev_and_test_is_carved_when_the_pipeline_trains(tmp_path, toy_artifact):
+def test_a_folder_without_dev_and_test_is_carved_when_the_pipeline_trains(tmp_path, toy_artifact, capsys):
     from edge_embed.errors import ArtifactError
 
     folder = train_only_folder(tmp_path)
@@ -161,6 +161,9 @@ def test_a_folder_without_dev_and_test_is_carved_when_the_pipeline_trains(tmp_pa
     refresh = text + f'[refresh]\nartifact = "{toy_artifact}"\n'
     with pytest.raises(InputError, match=r"a refresh scores old and new artifacts on the data's test split"):
         load_pipeline_config(write(tmp_path, refresh))
+    command = ["pipeline", str(write(tmp_path, text)), "--check", "--feedback", str(tmp_path / "ws")]
+    assert main([*command, "--refresh", str(toy_artifact)]) == 2
+    assert "a refresh scores old and new artifacts on the data's test split" in capsys.readouterr().err
 
 
 def test_a_folder_with_dev_but_no_test_is_refused(tmp_path):
