@@ -330,7 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--eval-steps", type=_positive_int, help="evaluate and checkpoint every N steps (default: each epoch)"
     )
     train.add_argument("--eval-sample", type=_positive_int, help="dev queries used to pick the best checkpoint")
-    train.add_argument("--bf16", choices=["auto", "yes", "no"])
+    train.add_argument(
+        "--bf16",
+        choices=["auto", "yes", "no"],
+        help="bf16 autocast: auto uses it where the hardware has it (faster; on medquad on a CPU it cost 0.026 "
+        "NDCG@10 against no)",
+    )
     train.add_argument(
         "--nproc",
         dest="processes",

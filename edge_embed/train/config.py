@@ -84,7 +84,9 @@ class TrainConfig:
     max_seq_length: int = 256
     warmup_ratio: float = 0.1
     seed: int = 42
-    bf16: str = "auto"  # auto: bf16 autocast where the hardware has it (AVX-512-BF16/AMX CPUs, Ampere+ GPUs)
+    # auto: bf16 autocast where the hardware has it (AVX-512-BF16/AMX CPUs, Ampere+ GPUs): ~1.5x faster on a CPU, but
+    # on medquad it cost 0.026 test NDCG@10 against fp32 there (benchmarks/results/train_cpu30m_fp32.json).
+    bf16: str = "auto"
     freeze_embeddings: bool = False
     time_budget_s: float | None = None
     eval_steps: int | None = None  # None: evaluate (and checkpoint) once per epoch
@@ -172,14 +174,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": dict(epochs=3, batch_size=64, learning_rate=5e-5, max_seq_length=256),
     # The GPU reference recipe (NDCG@10 0.957 on medquad test there; 0.9463 on this repo's 2-core bf16 CPU).
     "reference": dict(epochs=3, batch_size=64, learning_rate=2e-5, max_seq_length=256),
-    # Fits 30 minutes of a 2-core CPU: shorter sequences, bf16 autocast, frozen word embeddings (no 11.7M-row
-    # optimizer state to update), a higher learning rate for the few steps there are, and a stop at the budget.
+    # Fits 30 minutes of a 2-core CPU: shorter sequences, frozen word embeddings (no 11.7M-row optimizer state to
+    # update), a higher learning rate for the few steps there are, and a stop at the budget. In fp32: bf16 autocast
+    # would run all 720 steps in the budget, but scored 0.026 lower (benchmarks/results/train_cpu30m_fp32.json).
     "cpu-30m": dict(
         epochs=2,
         batch_size=32,
         learning_rate=5e-5,
         max_seq_length=128,
-        bf16="auto",
+        bf16="no",
         freeze_embeddings=True,
         time_budget_s=30 * 60,
         eval_sample=300,
