@@ -136,11 +136,15 @@ class PipelineConfig:
         return Path(self.data["path"])
 
     @property
+    def trains(self) -> bool:
+        """The pipeline trains a run (no ``train.skip``, no fixed ``train.checkpoint``)."""
+        return not self.train.get("skip") and "checkpoint" not in self.train
+
+    @property
     def carves_held_out(self) -> bool:
         """The pipeline trains on a data folder that has no dev split: the run carves dev and test from the training
         pairs, and the gate and the bench read them from the run's held-out folder (:meth:`eval_split`)."""
-        trains = not self.train.get("skip") and "checkpoint" not in self.train
-        return trains and not (self.data_path / "qrels" / f"{self.data['dev_split']}.tsv").is_file()
+        return self.trains and not (self.data_path / "qrels" / f"{self.data['dev_split']}.tsv").is_file()
 
     def eval_split(self, split: str, run_dir: Path | None) -> tuple[Path, str]:
         """The BEIR folder and split name that a gate or bench ``split`` is read from: the data folder's, or, for
@@ -307,8 +311,8 @@ def _check_resolved(where: str, config: PipelineConfig) -> None:
         if not carved and not (qrels / f"{split}.tsv").is_file():
             available = ", ".join(sorted(p.stem for p in qrels.glob("*.tsv"))) or "none"
             hints = {
-                "data.dev_split": "" if config.carves_held_out else "; only a pipeline that trains carves them",
-                "data.test_split": "; without a dev split either, training carves both",
+                "data.dev_split": "; only a pipeline that trains carves them",  # (one that trains never gets here)
+                "data.test_split": "; without a dev split either, training carves both" if config.trains else "",
             }
             hint = hints.get(key, "")
             raise InputError(f"{where}: {key}: {qrels}/{split}.tsv does not exist (splits: {available}){hint}")
