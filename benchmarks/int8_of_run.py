@@ -7,7 +7,7 @@ artifacts' manifests (what a device would see), printed side by side and written
 ``results/train_<name>_int8.json``. A failed gate is recorded too (nothing is published, as the CLI does).
 
     python benchmarks/int8_of_run.py /tmp/ee-levers/runs/medquad-default-397973656e --name fp32_1_epoch
-        [--data ../shared/data/medquad] [--split test] [--work /tmp/ee-int8]
+        [--data ../shared/data/medquad] [--split test] [--max-seq-length 256] [--work /tmp/ee-int8]
 
 At 256 tokens on the 2-core machine this takes ~25 minutes (two full evaluations of 15,788 passages).
 """
@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--max-seq-length", type=int, help="export at this many tokens (default: the run's)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/ee-int8"))
     args = parser.parse_args()
     if not (args.run / "run.json").is_file():
@@ -59,7 +60,7 @@ def main() -> int:
     fp32_folder, int8_folder = args.work / f"{args.name}-fp32", args.work / f"{args.name}-int8"
 
     started = time.perf_counter()
-    export_artifact(args.run, fp32_folder, overwrite=True)
+    export_artifact(args.run, fp32_folder, max_seq_length=args.max_seq_length, overwrite=True)
     exported = time.perf_counter()
     config = QuantizationConfig.for_target("dynamic-int8")
     try:
