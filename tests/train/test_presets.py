@@ -1,0 +1,52 @@
+"""The training presets: what each is made of, and that the committed measurements still name their runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge_embed.errors import InputError
+from edge_embed.records.sources import DataFile
+from edge_embed.train.config import DataSource, preset
+
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+MEDQUAD = (DataSource("../shared/data/medquad", license="CC-BY-4.0"),)  # as the README's commands spell it
+
+
+def test_cpu_30m_is_the_default_stopped_at_30_minutes():
+    default, budgeted = preset("default", data=MEDQUAD), preset("cpu-30m", data=MEDQUAD)
+
+    assert budgeted.time_budget_s == 30 * 60 and default.time_budget_s is None
+    assert budgeted.replace(time_budget_s=None, preset="default") == default
+
+
+def test_the_default_is_the_recipe_the_lever_table_selected():
+    default = preset("default", data=MEDQUAD)
+
+    assert (default.max_seq_length, default.epochs, default.batch_size, default.learning_rate) == (128, 2, 32, 5e-5)
+    assert default.bf16 == "no" and default.freeze_embeddings
+
+
+@pytest.mark.parametrize(
+    "record, name, changes",
+    [
+        ("train_cpu30m_fp32_30min.json", "cpu-30m", {}),  # the preset as it ships
+        ("train_cpu30m.json", "cpu-30m", {"bf16": "auto"}),  # as the README says to reproduce the bf16 run
+    ],
+)
+def test_committed_runs_keep_their_ids_under_their_documented_commands(record, name, changes):
+    run = json.loads((RESULTS / record).read_text())
+    # medquad's files as the runs read them (the older record does not list them; the data has not changed)
+    listed = json.loads((RESULTS / "train_cpu30m_fp32_30min.json").read_text())["data"][0]["files"]
+    files = [DataFile(**f) for f in listed]
+
+    config = preset(name, data=MEDQUAD, **changes)
+
+    assert f"medquad-{name}-{config.fingerprint(files)[:10]}" == run["run_id"]
+
+
+def test_an_unknown_preset_names_the_ones_there_are():
+    with pytest.raises(InputError, match="unknown preset 'fast'; allowed: default, cpu-30m, long, reference, tiny"):
+        preset("fast", data=MEDQUAD)
