@@ -399,6 +399,11 @@ def _make_trainer(
                 trainer.stopped_by_budget = True
             return control
 
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if getattr(trainer, "stopped_by_budget", False):  # the stop evaluated and saved this step already
+                control.should_evaluate = control.should_save = False
+            return control
+
     # The model card's widget shows a few of the run's own pairs (sentence-transformers would otherwise sample
     # the dataset behind a console progress bar of its own).
     first = train_dataset[:3]

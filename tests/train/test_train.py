@@ -191,6 +191,17 @@ def test_runs_of_one_output_folder_score_the_base_model_once(pairs_file, medquad
     assert len(list((tmp_path / "runs" / ".base-metrics").glob("*.json"))) == 2
 
 
+def test_a_time_budget_stops_on_a_checkpoint_scored_once(pairs_file, medquad_mini, tmp_path):
+    """The stop evaluates and saves the step it stops at; the end of the cut epoch does not do both again."""
+    config = tiny_config(pairs_file, medquad_mini, tmp_path, matryoshka_dims=(), epochs=3.0, time_budget_s=0.01)
+
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+
+    assert record["stopped_by_time_budget"] and record["global_step"] == 1
+    assert [scored["step"] for scored in record["dev_during_training"]] == [1]
+    assert record["best_checkpoint"] == "checkpoint-1"
+
+
 def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
     """A kill while checkpoint-3 was being written leaves it without trainer_state.json: resume from checkpoint-2."""
     from edge_embed.train.trainer import _last_complete_checkpoint
