@@ -154,7 +154,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
             "final_model": FINAL_MODEL,
             "global_step": state.global_step,
             "epochs_done": state.epoch,
-            "stopped_by_time_budget": bool(getattr(trainer, "stopped_by_budget", False)),
+            "stopped_by_time_budget": trainer.time_budget.stopped,
             # pairs trained per second over all processes, in this session (a resumed run: since the resume)
             "pairs_per_s": (state.global_step - resumed_step) * config.batch_size * rank.world_size / train_seconds
             if train_seconds > 0
@@ -253,6 +253,29 @@ def _log_to_file(path: Path) -> Any:
     return LogToFile()
 
 
+def _time_budget(seconds: float | None, rank: Rank) -> Any:
+    """A trainer callback that stops training ``seconds`` from now (None: never), evaluating and saving first so the
+    run ends on a usable checkpoint, scored once (not again at the end of the cut epoch); ``stopped`` says if it did."""
+    from transformers import TrainerCallback
+
+    class TimeBudget(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.start, self.stopped = time.time(), False
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if seconds is not None and _any_rank(time.time() - self.start > seconds, rank):
+                control.should_training_stop = control.should_evaluate = control.should_save = True
+                self.stopped = True
+            return control
+
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if self.stopped:  # the stop evaluated and saved this step already
+                control.should_evaluate = control.should_save = False
+            return control
+
+    return TimeBudget()
+
+
 def _step_bar() -> Any:
     """A trainer callback drawing one progress bar over the steps (with ETA), the last loss and dev NDCG@10 beside it;
     the full log lines go to the run folder (``_log_to_file``), never to the console."""
@@ -326,7 +349,6 @@ def _make_trainer(
     rank: Rank,
 ) -> Any:
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback
 
     from edge_embed.train.compat import BatchSamplers, losses
@@ -387,29 +409,13 @@ def _make_trainer(
         **_ddp_arguments(rank, str(model.device)),
     )
 
-    class TimeBudget(TrainerCallback):  # type: ignore[misc]
-        """Stop at the time budget, evaluating and saving first so the run ends on a usable checkpoint."""
-
-        def __init__(self, seconds: float | None) -> None:
-            self.seconds, self.start = seconds, time.time()
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-            if self.seconds is not None and _any_rank(time.time() - self.start > self.seconds, rank):
-                control.should_training_stop = control.should_evaluate = control.should_save = True
-                trainer.stopped_by_budget = True
-            return control
-
-        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-            if getattr(trainer, "stopped_by_budget", False):  # the stop evaluated and saved this step already
-                control.should_evaluate = control.should_save = False
-            return control
-
     # The model card's widget shows a few of the run's own pairs (sentence-transformers would otherwise sample
     # the dataset behind a console progress bar of its own).
     first = train_dataset[:3]
     model.model_card_data.widget = [
         {"source_sentence": a, "sentences": [p]} for a, p in zip(first["anchor"], first["positive"], strict=True)
     ]
+    budget = _time_budget(config.time_budget_s, rank)
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
@@ -417,12 +423,13 @@ def _make_trainer(
         loss=loss,
         evaluator=RetrievalEvaluator(dev, "dev", config.matryoshka_dims),
         callbacks=[
-            TimeBudget(config.time_budget_s),
+            budget,
             _log_to_file(run_dir / TRAINER_LOG),
             *([_step_bar()] if show_progress else []),
         ],
     )
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts to stdout when the progress bar is off
+    trainer.time_budget = budget
     return trainer
 
 
