@@ -42,7 +42,16 @@ def main() -> int:
         parser.error(f"{args.run} is not a training run folder (no run.json)")
     if not args.data.is_dir():
         parser.error(f"{args.data} does not exist; pass --data with a BEIR folder")
+    from edge_embed.errors import EdgeEmbedError
 
+    try:
+        return measure(args)
+    except EdgeEmbedError as exc:  # a bad split, length or drop: one line, as the CLI says it
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+
+
+def measure(args: argparse.Namespace) -> int:
+    """Export, quantize with the gate, print and write the result; 0 when the gate passed."""
     from transformers.utils import logging as hf_logging
 
     from edge_embed.data.beir import load_beir
