@@ -311,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--preset",
         default="default",
-        help="default (128 tokens, 2 epochs, fp32: ~35 min on a 2-core CPU), cpu-30m (default, stopped at 30 min), "
+        help="default (128 tokens, 2 epochs, fp32, Matryoshka 384/256/128/64: ~35 min on a 2-core CPU), cpu-30m "
+        "(default without Matryoshka, stopped at 30 min), "
         "long (256 tokens, 3 epochs: hours), reference (long at lr 2e-5, the GPU reference recipe), tiny",
     )
     train.add_argument("--base-model", help="sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")

@@ -15,18 +15,19 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 MEDQUAD = (DataSource("../shared/data/medquad", license="CC-BY-4.0"),)  # as the README's commands spell it
 
 
-def test_cpu_30m_is_the_default_stopped_at_30_minutes():
+def test_cpu_30m_is_the_default_without_matryoshka_stopped_at_30_minutes():
     default, budgeted = preset("default", data=MEDQUAD), preset("cpu-30m", data=MEDQUAD)
 
     assert budgeted.time_budget_s == 30 * 60 and default.time_budget_s is None
-    assert budgeted.replace(time_budget_s=None, preset="default") == default
+    assert budgeted.matryoshka_dims == () and default.matryoshka_dims == (256, 128, 64)
+    assert budgeted.replace(time_budget_s=None, preset="default", matryoshka_dims=(256, 128, 64)) == default
 
 
 def test_the_default_is_the_recipe_the_lever_table_selected():
     default = preset("default", data=MEDQUAD)
 
     assert (default.max_seq_length, default.epochs, default.batch_size, default.learning_rate) == (128, 2, 32, 5e-5)
-    assert default.bf16 == "no" and default.freeze_embeddings
+    assert default.bf16 == "no" and default.freeze_embeddings and default.matryoshka_dims == (256, 128, 64)
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,8 @@ def test_the_default_is_the_recipe_the_lever_table_selected():
     [
         ("train_cpu30m_fp32_30min.json", "cpu-30m", {}),  # the preset as it ships
         ("train_cpu30m.json", "cpu-30m", {"bf16": "auto"}),  # as the README says to reproduce the bf16 run
+        ("train_matryoshka.json", "default", {}),  # the default as it ships
+        ("train_cpu30m_fp32.json", "cpu-30m", {"time_budget_s": 4 * 3600.0}),  # the default before Matryoshka
     ],
 )
 def test_committed_runs_keep_their_ids_under_their_documented_commands(record, name, changes):
