@@ -50,6 +50,16 @@ def test_committed_runs_keep_their_ids_under_their_documented_commands(record, n
     assert f"medquad-{name}-{config.fingerprint(files)[:10]}" == run["run_id"]
 
 
+def test_tsdae_on_the_default_drops_the_presets_matryoshka_but_refuses_an_asked_for_one():
+    """TSDAE trains with its own loss: the default's Matryoshka dims give way; dims the user names are an error."""
+    corpus = (DataSource("corpus.jsonl", license="internal"),)
+
+    assert preset("default", data=corpus, unsupervised="tsdae").matryoshka_dims == ()
+    assert preset("default", data=corpus, unsupervised="title,ict").matryoshka_dims == (256, 128, 64)
+    with pytest.raises(InputError, match="drop --loss, --matryoshka-dims"):
+        preset("default", data=corpus, unsupervised="tsdae", matryoshka_dims=(128,))
+
+
 def test_an_unknown_preset_names_the_ones_there_are():
     with pytest.raises(InputError, match="unknown preset 'fast'; allowed: default, cpu-30m, long, reference, tiny"):
         preset("fast", data=MEDQUAD)
