@@ -209,12 +209,7 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
         raise InputError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
     given = {k: v for k, v in overrides.items() if v is not None}
     values = {**PRESETS[name], **given}
-    if "matryoshka_dims" not in given and _names_tsdae(values.get("unsupervised", ())):
+    methods = values.get("unsupervised")  # "" is refused by TrainConfig, not here
+    if "matryoshka_dims" not in given and methods and CorpusMethod.TSDAE in CorpusMethod.parse(methods):
         values.pop("matryoshka_dims", None)  # the preset's Matryoshka is for pair losses; TSDAE brings its own loss
     return TrainConfig(preset=name, **values)
-
-
-def _names_tsdae(unsupervised: str | Sequence[str]) -> bool:
-    """Whether ``--unsupervised`` (a comma-separated string or a list) names TSDAE."""
-    names = unsupervised.split(",") if isinstance(unsupervised, str) else unsupervised
-    return CorpusMethod.TSDAE.value in (n.strip() for n in names)

@@ -122,7 +122,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         _write_record(record_path, record)
 
     train_dataset = _training_dataset(model, config, data, run_dir, show_progress, record)
-    trainer = _make_trainer(model, config, train_dataset, data, run_dir, bf16, show_progress, rank)
+    trainer, budget = _make_trainer(model, config, train_dataset, data, run_dir, bf16, show_progress, rank)
     resume = _last_complete_checkpoint(run_dir, remove_incomplete=rank.is_main)
     if resume and not rank.distributed:
         logger.info("resuming %s from its last checkpoint", run_id)
@@ -154,7 +154,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
             "final_model": FINAL_MODEL,
             "global_step": state.global_step,
             "epochs_done": state.epoch,
-            "stopped_by_time_budget": trainer.time_budget.stopped,
+            "stopped_by_time_budget": budget.stopped,
             # pairs trained per second over all processes, in this session (a resumed run: since the resume)
             "pairs_per_s": (state.global_step - resumed_step) * config.batch_size * rank.world_size / train_seconds
             if train_seconds > 0
@@ -347,7 +347,8 @@ def _make_trainer(
     bf16: bool,
     show_progress: bool,
     rank: Rank,
-) -> Any:
+) -> tuple[Any, Any]:
+    """The sentence-transformers trainer for ``config`` and its time-budget callback (``stopped`` after a stop)."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers.trainer_callback import PrinterCallback
 
@@ -429,8 +430,7 @@ def _make_trainer(
         ],
     )
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts to stdout when the progress bar is off
-    trainer.time_budget = budget
-    return trainer
+    return trainer, budget
 
 
 def _ddp_arguments(rank: Rank, device: str) -> dict[str, Any]:
