@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from edge_embed import __version__
 from edge_embed.cli import handlers
@@ -78,9 +78,17 @@ def _log_to_stderr() -> None:
         root.setLevel(logging.WARNING)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line naming the problem and where the options are listed, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        _error(f"{message} (see {self.prog} --help)")
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _OneLineParser(
         prog="edge-embed",
         description="Domain embeddings: export to ONNX, quantize, and embed with a lean CPU runtime.",
     )

@@ -29,7 +29,7 @@ def one_line(result, code, pattern):
     err = result.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err, err
     assert result.returncode == code, (result.returncode, err)
-    lines = [line for line in err.strip().splitlines() if not line.startswith("usage:") and line.strip()]
+    lines = err.strip().splitlines()  # usage errors too: one line, not argparse's usage block
     assert len(lines) == 1 and pattern in lines[0], lines
 
 
