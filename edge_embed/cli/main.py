@@ -332,7 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-seq-length", type=_positive_int)
     train.add_argument("--loss", help="mnrl (default) or cached-mnrl")
     train.add_argument("--mini-batch-size", type=_positive_int, help="cached-mnrl: texts per forward pass")
-    train.add_argument("--matryoshka-dims", type=_int_list, help="e.g. 256,128,64")
+    train.add_argument(
+        "--matryoshka-dims",
+        type=_dims_or_none,
+        help="dims below the model's width to train truncations for, e.g. 256,128,64; none to train full width only",
+    )
     train.add_argument(
         "--hard-negatives", type=_non_negative_int, help="mine N hard negatives per pair with the base model"
     )
@@ -790,6 +794,16 @@ def _int_list(value: str) -> tuple[int, ...]:
         return tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def _dims_or_none(value: str) -> tuple[int, ...]:
+    """``--matryoshka-dims``: comma-separated positive dims, or ``none`` (switches a preset's Matryoshka loss off)."""
+    if value.strip().lower() == "none":
+        return ()
+    dims = _int_list(value)
+    if not dims or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive comma-separated dims or none, got {value!r}")
+    return dims
 
 
 def _duration(value: str) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_embed.data.beir import RetrievalDataset, write_beir
-from edge_embed.errors import CheckpointError
+from edge_embed.errors import CheckpointError, InputError
 from edge_embed.export.source import resolve_source
 from edge_embed.lineage.atomic import atomic_write_bytes
 from edge_embed.records import RUN_RECORD, RUN_SCHEMA_VERSION
@@ -65,6 +65,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
     if rank.distributed and config.processes != rank.world_size:  # launched by torchrun: the launch decides
         config = config.replace(processes=rank.world_size)
     base = base_model_folder(config.base_model)
+    _check_matryoshka_dims(config, base)
     data = load_run_data(config)
     fingerprint = data.fingerprint(config)
     run_dir = run_folder(config, data)
@@ -201,6 +202,20 @@ def below_base(metrics: dict[str, Any], split: str) -> str | None:
         f"the finetuned model scores below the base model on {split} (NDCG@10 {after:.4f} vs {before:.4f}): "
         "too few pairs, or too many epochs over them; try fewer epochs, a lower --lr or more pairs, or keep the base"
     )
+
+
+def _check_matryoshka_dims(config: TrainConfig, base: Path) -> None:
+    """Refuse Matryoshka dims the base model cannot truncate to, before any data is read or anything trained."""
+    if not config.matryoshka_dims:
+        return
+    width = resolve_source(base).embedding_dim
+    too_wide = [d for d in config.matryoshka_dims if d >= width]
+    if too_wide:
+        below = [d for d in config.matryoshka_dims if d < width]
+        raise InputError(
+            f"Matryoshka dims {','.join(map(str, too_wide))} are not below the base model's width {width} (it is "
+            f"always trained at full width): pass --matryoshka-dims {','.join(map(str, below)) or 'none'}"
+        )
 
 
 def _base_metrics(model: Any, data: RunData, config: TrainConfig, cache: Path | None) -> dict[str, Any]:

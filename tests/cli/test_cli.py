@@ -109,6 +109,23 @@ def test_export_cli_end_to_end(base_model_path, tmp_path):
     _one_line_error(again, "already exists")
 
 
+@pytest.mark.build
+@pytest.mark.parametrize(
+    "dims, message",
+    [
+        ("512,128", "Matryoshka dims 512 are not below the base model's width 384"),
+        ("0,128", "expected positive comma-separated dims or none, got '0,128'"),
+    ],
+)
+def test_train_refuses_matryoshka_dims_the_base_cannot_truncate_to(tmp_path, dims, message):
+    pytest.importorskip("sentence_transformers")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"anchor": "seal leak", "positive": "the pump seal leaks"}\n')
+    result = run_cli("train", "--data", pairs, "--matryoshka-dims", dims, "--output-dir", tmp_path / "runs")
+    _one_line_error(result, message)
+    assert not (tmp_path / "runs").exists()
+
+
 def _toy_beir(folder, qrels="q1\td1\t1\nq2\td2\t1\n"):
     (folder / "qrels").mkdir(parents=True)
     docs = {"d1": "pump seal leak", "d2": "grease the bearing", "d3": "plc alarm", "d4": "motor valve"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_embed.cli.main import build_parser
 from edge_embed.errors import InputError
 from edge_embed.records.sources import DataFile
 from edge_embed.train.config import DataSource, preset
@@ -63,3 +64,12 @@ def test_tsdae_on_the_default_drops_the_presets_matryoshka_but_refuses_an_asked_
 def test_an_unknown_preset_names_the_ones_there_are():
     with pytest.raises(InputError, match="unknown preset 'fast'; allowed: default, cpu-30m, long, reference, tiny"):
         preset("fast", data=MEDQUAD)
+
+
+def test_matryoshka_dims_none_switches_the_defaults_matryoshka_off():
+    args = build_parser().parse_args(["train", "--data", "corpus.jsonl", "--matryoshka-dims", "none"])
+    assert args.matryoshka_dims == ()
+    plain = preset("default", data=MEDQUAD, matryoshka_dims=args.matryoshka_dims)
+    assert plain.matryoshka_dims == () and plain.replace(matryoshka_dims=(256, 128, 64)) == preset(
+        "default", data=MEDQUAD
+    )

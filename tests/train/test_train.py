@@ -151,6 +151,11 @@ def test_interrupted_run_resumes_from_last_checkpoint(pairs_file, medquad_mini, 
         (dict(require_license=True, data=(DataSource("PAIRS"),)), InputError, "has no license"),
         (dict(epochs=0), InputError, "epochs=0"),
         (dict(loss="triplet"), InputError, "unknown loss 'triplet'"),
+        (
+            dict(matryoshka_dims=(384, 128)),
+            InputError,
+            "dims 384 are not below the base model's width 384 .* pass --matryoshka-dims 128$",
+        ),
     ],
 )
 def test_bad_input_fails_before_training_and_leaves_no_run(pairs_file, medquad_mini, tmp_path, change, error, message):
