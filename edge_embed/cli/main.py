@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--matryoshka-dims",
         type=_dims_or_none,
-        help="dims below the model's width to train truncations for, e.g. 256,128,64; none to train full width only",
+        help="dims to train truncations for (at most the model's width), e.g. 256,128,64; none: full width only",
     )
     train.add_argument(
         "--hard-negatives", type=_non_negative_int, help="mine N hard negatives per pair with the base model"

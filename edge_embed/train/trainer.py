@@ -209,12 +209,12 @@ def _check_matryoshka_dims(config: TrainConfig, base: Path) -> None:
     if not config.matryoshka_dims:
         return
     width = resolve_source(base).embedding_dim
-    too_wide = [d for d in config.matryoshka_dims if d >= width]
+    too_wide = [d for d in config.matryoshka_dims if d > width]
     if too_wide:
-        below = [d for d in config.matryoshka_dims if d < width]
+        fitting = [d for d in config.matryoshka_dims if d <= width]
         raise InputError(
-            f"Matryoshka dims {','.join(map(str, too_wide))} are not below the base model's width {width} (it is "
-            f"always trained at full width): pass --matryoshka-dims {','.join(map(str, below)) or 'none'}"
+            f"Matryoshka dims {','.join(map(str, too_wide))} are wider than the base model's {width}: pass "
+            f"--matryoshka-dims {','.join(map(str, fitting)) or 'none'}"
         )
 
 

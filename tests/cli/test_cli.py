@@ -113,11 +113,11 @@ def test_export_cli_end_to_end(base_model_path, tmp_path):
 @pytest.mark.parametrize(
     "dims, message",
     [
-        ("512,128", "Matryoshka dims 512 are not below the base model's width 384"),
+        ("512,128", "Matryoshka dims 512 are wider than the base model's 384: pass --matryoshka-dims 128"),
         ("0,128", "expected positive comma-separated dims or none, got '0,128'"),
     ],
 )
-def test_train_refuses_matryoshka_dims_the_base_cannot_truncate_to(tmp_path, dims, message):
+def test_train_refuses_matryoshka_dims_wider_than_the_base(tmp_path, dims, message):
     pytest.importorskip("sentence_transformers")
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text('{"anchor": "seal leak", "positive": "the pump seal leaks"}\n')

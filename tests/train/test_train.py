@@ -152,9 +152,9 @@ def test_interrupted_run_resumes_from_last_checkpoint(pairs_file, medquad_mini, 
         (dict(epochs=0), InputError, "epochs=0"),
         (dict(loss="triplet"), InputError, "unknown loss 'triplet'"),
         (
-            dict(matryoshka_dims=(384, 128)),
+            dict(matryoshka_dims=(512, 384, 128)),  # the full width may be named (as sentence-transformers does)
             InputError,
-            "dims 384 are not below the base model's width 384 .* pass --matryoshka-dims 128$",
+            "dims 512 are wider than the base model's 384: pass --matryoshka-dims 384,128$",
         ),
     ],
 )
