@@ -76,6 +76,7 @@ LEVERS = {
     "hard-negatives": Lever("long", {"epochs": 1.0, "hard_negatives": 1}, "1 epoch of long, 1 mined hard negative"),
     "fp32-1-epoch": Lever("long", {"epochs": 1.0, "bf16": "no"}, "1 epoch of long in fp32"),
     "three-epochs": Lever("default", {"epochs": 3.0, "matryoshka_dims": ()}, "no-matryoshka for 3 epochs"),
+    "default-256": Lever("default", {"max_seq_length": 256}, "the default trained and scored at 256 tokens"),
     "cached-mnrl": Lever(
         "default", {"loss": "cached-mnrl", "batch_size": 256, "mini_batch_size": 32}, "CachedMNRL, 256 pairs/step"
     ),

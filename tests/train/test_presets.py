@@ -37,6 +37,7 @@ def test_the_default_is_the_recipe_the_lever_table_selected():
         ("train_cpu30m_fp32_30min.json", "cpu-30m", {}),  # the preset as it ships
         ("train_cpu30m.json", "cpu-30m", {"bf16": "auto"}),  # as the README says to reproduce the bf16 run
         ("train_matryoshka.json", "default", {}),  # the default as it ships
+        ("train_default_256.json", "default", {"max_seq_length": 256}),  # the default at 256 tokens
         ("train_cpu30m_fp32.json", "cpu-30m", {"time_budget_s": 4 * 3600.0}),  # the default before Matryoshka
     ],
 )
