@@ -96,10 +96,11 @@ def measure(args: argparse.Namespace) -> int:
         )
     )
     published = [("fp32", fp32_folder)] + ([("int8", int8_folder)] if gate.get("passed") else [])
-    at_dims = {label: score_at_dims(folder, dataset, fp32.matryoshka_dims) for label, folder in published}
+    dims = fp32.matryoshka_dims
+    at_dims = {label: score_at_dims(folder, dataset, dims) for label, folder in published} if dims else {}
     scored = time.perf_counter()
-    if fp32.matryoshka_dims:
-        print(format_table(*dims_table(at_dims, fp32.matryoshka_dims)))  # noqa: T201
+    if dims:
+        print(format_table(*dims_table(at_dims, dims)))  # noqa: T201
     write_result(
         ROOT / "benchmarks" / "results" / f"train_{args.name}_int8.json",
         "int8_of_run",
@@ -112,8 +113,8 @@ def measure(args: argparse.Namespace) -> int:
             "max_seq_length": fp32.max_seq_length,
             "fp32_checks": fp32.checks,
             "int8_gate": gate,
-            "matryoshka_dims": list(fp32.matryoshka_dims),
-            "at_dims": at_dims if fp32.matryoshka_dims else {},
+            "matryoshka_dims": list(dims),
+            "at_dims": at_dims,
             "wall_time_s": {
                 "export": exported - started,
                 "quantize_and_gate": finished - exported,
@@ -125,9 +126,7 @@ def measure(args: argparse.Namespace) -> int:
 
 
 def score_at_dims(folder: Path, dataset: Any, dims: tuple[int, ...]) -> dict[str, dict[str, float]]:
-    """``{dim: metrics}`` for an artifact at its full width and each Matryoshka dim (nothing without dims)."""
-    if not dims:
-        return {}
+    """``{dim: metrics}`` for an artifact at its full width and each Matryoshka dim."""
     from edge_embed.eval.retrieval import evaluate_artifact
     from edge_embed.runtime import Embedder
 

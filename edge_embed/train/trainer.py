@@ -65,7 +65,8 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
     if rank.distributed and config.processes != rank.world_size:  # launched by torchrun: the launch decides
         config = config.replace(processes=rank.world_size)
     base = base_model_folder(config.base_model)
-    _check_matryoshka_dims(config, base)
+    base_source = resolve_source(base)
+    _check_matryoshka_dims(config.matryoshka_dims, base_source.embedding_dim)
     data = load_run_data(config)
     fingerprint = data.fingerprint(config)
     run_dir = run_folder(config, data)
@@ -92,7 +93,7 @@ def train(config: TrainConfig, show_progress: bool = True, refresh: dict[str, An
         "run_id": run_id,
         "status": "running",
         "created_at": _now(),
-        "base_model": {"path": str(base), "weights_sha256": resolve_source(base).describe()["weights_sha256"]},
+        "base_model": {"path": str(base), "weights_sha256": base_source.describe()["weights_sha256"]},
         "data": [source.to_dict() for source in data.sources],
         "pii_replacements": data.pii,
         "leakage": [report.to_dict() for report in data.leakage],
@@ -204,14 +205,11 @@ def below_base(metrics: dict[str, Any], split: str) -> str | None:
     )
 
 
-def _check_matryoshka_dims(config: TrainConfig, base: Path) -> None:
+def _check_matryoshka_dims(dims: tuple[int, ...], width: int) -> None:
     """Refuse Matryoshka dims the base model cannot truncate to, before any data is read or anything trained."""
-    if not config.matryoshka_dims:
-        return
-    width = resolve_source(base).embedding_dim
-    too_wide = [d for d in config.matryoshka_dims if d > width]
+    too_wide = [d for d in dims if d > width]
     if too_wide:
-        fitting = [d for d in config.matryoshka_dims if d <= width]
+        fitting = [d for d in dims if d <= width]
         raise InputError(
             f"Matryoshka dims {','.join(map(str, too_wide))} are wider than the base model's {width}: pass "
             f"--matryoshka-dims {','.join(map(str, fitting)) or 'none'}"
