@@ -46,6 +46,7 @@ RECORD = {
             "files": [{"path": "data/manuals/corpus.jsonl", "sha256": "ab" * 32, "bytes": 1200}],
             "pairs": 300,
             "corpus_only": {"title": 120, "ict": 180},
+            "sibling_negatives": 150,
         },
         {
             "path": "logs/queries.txt",
@@ -71,6 +72,7 @@ def test_reads_fields_and_round_trips(tmp_path):
     assert record.extra == {"config": {"seed": 42}}
     corpus, log = record.data
     assert corpus.corpus_only == {"title": 120, "ict": 180} and corpus.files[0].bytes == 1200
+    assert corpus.sibling_negatives == 150 and log.sibling_negatives is None
     assert log.query_log is not None and log.query_log.labelled == 72 and log.kind == "query log"
     again = record.to_dict()
     assert {k: v for k, v in again.items() if k != "schema_version"} == RECORD

@@ -57,6 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
         "require_license",
         "processes",
         "unsupervised",
+        "sibling_negatives",
         "query_log",
         "pseudo_label_margin",
     )

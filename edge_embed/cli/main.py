@@ -367,6 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(denoising auto-encoder on the passages' sentences)",
     )
     train.add_argument(
+        "--sibling-negatives",
+        action="store_true",
+        default=None,
+        help="corpus-only: give each pair a negative from the same title (another section of the document), so "
+        "sections of one topic are told apart",
+    )
+    train.add_argument(
         "--query-log",
         metavar="FILE",
         help="unlabelled queries (.txt one per line, .jsonl 'text', or a BEIR folder's queries.jsonl): each is paired "

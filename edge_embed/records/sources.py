@@ -64,7 +64,8 @@ class RunSource:
     """One data source of a training run.
 
     ``split`` is the qrels split of a BEIR folder read for labelled pairs (None for a pair file, a corpus read by
-    a corpus-only method, or a query log); ``corpus_only`` counts the pairs each corpus-only method made;
+    a corpus-only method, or a query log); ``corpus_only`` counts the pairs each corpus-only method made and
+    ``sibling_negatives`` how many of them took a negative from the same title;
     ``query_log`` is set on the source that is a query log.
     """
 
@@ -75,6 +76,7 @@ class RunSource:
     split: str | None = None
     corpus_only: Mapping[str, int] | None = None
     query_log: QueryLogCounts | None = None
+    sibling_negatives: int | None = None
 
     @property
     def kind(self) -> str:
@@ -100,6 +102,8 @@ class RunSource:
         }
         if self.corpus_only is not None:
             out["corpus_only"] = dict(self.corpus_only)
+        if self.sibling_negatives is not None:
+            out["sibling_negatives"] = self.sibling_negatives
         if self.query_log is not None:
             out["query_log"] = self.query_log.to_dict()
         return out
@@ -133,6 +137,9 @@ class RunSource:
             if corpus_only is None
             else {str(k): count(n, f"{where}.corpus_only.{k}") for k, n in corpus_only.items()},
             query_log=None if query_log is None else QueryLogCounts.from_dict(query_log, f"{where}.query_log"),
+            sibling_negatives=None
+            if data.get("sibling_negatives") is None
+            else count(data["sibling_negatives"], f"{where}.sibling_negatives"),
         )
 
 

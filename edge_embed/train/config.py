@@ -98,6 +98,7 @@ class TrainConfig:
     save_total_limit: int = 2
     processes: int = 1  # data-parallel training processes (DDP); each takes batch_size pairs per step
     unsupervised: tuple[str, ...] = ()  # corpus-only: pairs made from the sources' passages (title, ict, crops)
+    sibling_negatives: bool = False  # corpus-only: each pair's negative is a passage of the same title
     query_log: str | None = None  # unlabelled queries, paired with the base model's confident top passage
     pseudo_label_margin: float = PSEUDO_LABEL_MARGIN  # cosine lead of the top passage over the second
     preset: str = "default"
@@ -132,6 +133,13 @@ class TrainConfig:
                 "--unsupervised tsdae trains with its own denoising loss: drop --loss, --matryoshka-dims and "
                 "--hard-negatives (use them in the pair run that follows it)"
             )
+        if self.sibling_negatives and (
+            not self.unsupervised or self.denoising or self.hard_negatives or self.query_log
+        ):
+            raise InputError(
+                "--sibling-negatives gives corpus-only pairs their negatives: use it with --unsupervised title, ict "
+                "or crops, without tsdae, --hard-negatives or --query-log"
+            )
         if self.time_budget_s is not None and self.time_budget_s <= 0:
             raise InputError(f"time budget must be positive, got {self.time_budget_s}")
 
@@ -151,6 +159,8 @@ class TrainConfig:
             del settings["processes"]
         if not settings["unsupervised"]:  # runs on labelled pairs keep theirs from before corpus-only training
             del settings["unsupervised"]
+        if not settings["sibling_negatives"]:  # nor do corpus-only runs without sibling negatives
+            del settings["sibling_negatives"]
         if settings["query_log"] is None:  # nor do runs without a query log
             del settings["query_log"], settings["pseudo_label_margin"]
         payload = json.dumps([settings, sorted(f.sha256 for f in data_files)], sort_keys=True)

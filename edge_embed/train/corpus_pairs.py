@@ -11,6 +11,12 @@ Each method turns one passage into an (anchor, positive) pair that needs no mode
 
 The positives of the pair methods are passages as retrieval reads them (``title. text``). Every method is seeded,
 so the same corpus and seed give the same pairs.
+
+With ``sibling_negatives`` every pair also gets a negative passage. Passages sharing a title are sections of one
+document (a disease's symptoms, causes, treatment; a machine's installation, faults, maintenance): an ``ict`` or
+``crops`` pair's negative is one of its siblings, so the model learns to tell sections of one topic apart, which
+the in-batch negatives of other topics never ask. A ``title`` pair (whose title names every sibling alike), or a
+passage without siblings, gets a passage of another title.
 """
 
 from __future__ import annotations
@@ -44,15 +50,26 @@ class CorpusPairs:
     made: dict[str, int] = field(default_factory=dict)
     passages: int = 0
     origins: list[int] = field(default_factory=list)  # per row: the index of the document it was made from
+    siblings: int = 0  # rows whose negative is a section of the same document (``sibling_negatives``)
 
 
-def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod], seed: int = 42) -> CorpusPairs:
-    """One pair per usable passage per method (``tsdae``: one row per usable sentence).
+def corpus_pairs(
+    documents: Sequence[Document],
+    methods: Sequence[CorpusMethod],
+    seed: int = 42,
+    sibling_negatives: bool = False,
+) -> CorpusPairs:
+    """One pair per usable passage per method (``tsdae``: one row per usable sentence), each with a negative
+    passage when ``sibling_negatives`` (the pairs themselves are the same either way).
 
     Raises:
-        InputError: If a method makes fewer than :data:`MIN_PAIRS` pairs from this corpus (naming what it needs).
+        InputError: If a method makes fewer than :data:`MIN_PAIRS` pairs from this corpus (naming what it needs),
+            or ``sibling_negatives`` is asked of ``tsdae`` or of a corpus with a single title.
     """
     rng = random.Random(seed)
+    negatives = _SiblingNegatives(documents, seed) if sibling_negatives else None
+    if negatives is not None and CorpusMethod.TSDAE in methods:
+        raise InputError("sibling negatives rank pairs; tsdae reconstructs sentences: drop one of them")
     rows: list[tuple[str, str, str | None]] = []
     origins: list[int] = []
     made: dict[str, int] = {}
@@ -60,7 +77,10 @@ def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod],
         before = len(rows)
         for index, document in enumerate(documents):
             for anchor, positive in _rows(method, document, rng):
-                rows.append((anchor, positive, None))
+                negative = (
+                    None if negatives is None else negatives.pick(index, same_title=method is not CorpusMethod.TITLE)
+                )
+                rows.append((anchor, positive, negative))
                 origins.append(index)
         made[method.value] = len(rows) - before
         if made[method.value] < MIN_PAIRS:
@@ -68,7 +88,43 @@ def corpus_pairs(documents: Sequence[Document], methods: Sequence[CorpusMethod],
                 f"the corpus is too small for {method.value!r}: {made[method.value]} pairs from {len(documents)} "
                 f"passages, at least {MIN_PAIRS} needed ({_needs(method)})"
             )
-    return CorpusPairs(rows, made, len(documents), origins)
+    return CorpusPairs(rows, made, len(documents), origins, 0 if negatives is None else negatives.siblings)
+
+
+class _SiblingNegatives:
+    """Seeded negatives: a passage of the same title (another section of the document) or of another title."""
+
+    def __init__(self, documents: Sequence[Document], seed: int) -> None:
+        self.documents = documents
+        self.rng = random.Random(f"{seed}-negatives")  # its own stream: the pairs stay those made without negatives
+        self.titles = [_title_key(d) for d in documents]
+        self.by_title: dict[str, list[int]] = {}
+        for index, title in enumerate(self.titles):
+            self.by_title.setdefault(title, []).append(index)
+        if len(self.by_title) < 2:
+            raise InputError(
+                f"sibling negatives need passages of at least two titles; all {len(documents)} share one: "
+                "drop --sibling-negatives"
+            )
+        self.siblings = 0
+
+    def pick(self, index: int, same_title: bool) -> str:
+        """A sibling of document ``index`` when ``same_title`` and it has one, else a passage of another title."""
+        group = self.by_title[self.titles[index]]
+        if same_title and len(group) > 1:
+            self.siblings += 1
+            other = self.rng.choice([i for i in group if i != index])
+            return self.documents[other].embedded_text
+        while True:  # at least two titles exist: this ends, in ~1 draw unless one title dominates the corpus
+            other = self.rng.randrange(len(self.documents))
+            if self.titles[other] != self.titles[index]:
+                return self.documents[other].embedded_text
+
+
+def _title_key(document: Document) -> str:
+    """The title passages are grouped by (case and spacing ignored; untitled passages form no group)."""
+    title = " ".join((document.title or "").split()).casefold()
+    return title or f"\0untitled-{document.id}"
 
 
 def _rows(method: CorpusMethod, document: Document, rng: random.Random) -> list[tuple[str, str]]:

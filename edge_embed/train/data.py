@@ -52,6 +52,7 @@ class _SourceRows:
     corpus_only: dict[str, int] | None
     query_log: QueryLogCounts | None = None
     passages: list[str] | None = None  # a corpus source's every passage, kept for a query log to search
+    sibling_negatives: int | None = None  # corpus-only pairs whose negative is of the same title
 
 
 def run_folder(config: TrainConfig, data: RunData) -> Path:
@@ -89,6 +90,9 @@ def load_run_data(config: TrainConfig, label_model: LabelModel | None = None) ->
         carved = carve([p for r in read for p in r.pairs], _data_name(config), grouped_by, seed=config.seed)
         dev, test, held_out = carved.dev, carved.test, carved.held_out
         kept = set(carved.rows)
+        if config.sibling_negatives:  # a held-out passage stays unseen: not even a negative
+            held = _relevant_passages(dev, test)
+            kept = {row for row in kept if row[2] not in held}
         rows = [[p.row for p in r.pairs if p.row in kept] for r in read]
         logger.info("no dev split: held out %s", held_out.to_dict())
     if config.query_log:
@@ -140,6 +144,7 @@ def _pool(read: list[_SourceRows], rows: list[list[tuple[str, str, str | None]]]
                 split=source_rows.source.split if labelled else None,
                 corpus_only=source_rows.corpus_only,
                 query_log=source_rows.query_log,
+                sibling_negatives=source_rows.sibling_negatives,
             )
         )
     if not len(pairs):
@@ -160,14 +165,19 @@ def _corpus_rows(path: Path, source: DataSource, config: TrainConfig) -> _Source
 
     corpus = path / "corpus.jsonl" if path.is_dir() else path
     documents = read_documents(path)
-    made = corpus_pairs(documents, CorpusMethod.parse(config.unsupervised), seed=config.seed)
+    made = corpus_pairs(
+        documents, CorpusMethod.parse(config.unsupervised), seed=config.seed, sibling_negatives=config.sibling_negatives
+    )
     logger.info("corpus-only pairs from %s: %s", corpus, ", ".join(f"{m} {n}" for m, n in made.made.items()))
     keyed = [
         KeyedPair(a, p, n, group=documents[i].id, target=documents[i].embedded_text)
         for (a, p, n), i in zip(made.rows, made.origins, strict=True)
     ]
     passages = [document.embedded_text for document in documents]
-    return _SourceRows(source, keyed, [fingerprint_file(corpus)], made.made, passages=passages)
+    siblings = made.siblings if config.sibling_negatives else None
+    return _SourceRows(
+        source, keyed, [fingerprint_file(corpus)], made.made, passages=passages, sibling_negatives=siblings
+    )
 
 
 def _query_log_rows(config: TrainConfig, read: list[_SourceRows], label_model: LabelModel | None) -> _SourceRows:

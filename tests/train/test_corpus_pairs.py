@@ -82,6 +82,51 @@ def test_methods_are_parsed_and_checked_in_the_config():
     assert preset("tiny", data=({"path": "corpus.jsonl"},)).fingerprint([]) != config.fingerprint([])
 
 
+SECTIONS = ("is caused by a faulty gene.", "is treated with eye drops.", "shows blurred vision first.")
+
+
+def _sectioned(topics: int) -> list[Document]:
+    """Three sections (passages of one title) per topic, then as many topics of one passage each."""
+    grouped = [
+        Document(f"t{t}s{s}", f"Topic {t} {section} Its course varies. Doctors follow it yearly.", title=f"Topic {t}")
+        for t in range(topics)
+        for s, section in enumerate(SECTIONS)
+    ]
+    return grouped + [Document(f"u{t}", PASSAGE.text, title=f"Lone {t}") for t in range(topics)]
+
+
+def test_sibling_negatives_come_from_the_same_title_for_ict_and_crops_and_from_another_for_title():
+    documents = _sectioned(30)
+    methods = CorpusMethod.parse("title,ict,crops")
+    made = corpus_pairs(documents, methods, seed=7, sibling_negatives=True)
+    plain = corpus_pairs(documents, methods, seed=7)
+    assert [row[:2] for row in made.rows] == [row[:2] for row in plain.rows]  # the same pairs, now with negatives
+    title_of = {d.embedded_text: d.title for d in documents}
+    method_of = [m for m in methods for _ in range(made.made[m.value])]
+    for (_, _, negative), origin, method in zip(made.rows, made.origins, method_of, strict=True):
+        document = documents[origin]
+        assert negative != document.embedded_text
+        sibling = title_of[negative] == document.title
+        assert sibling == (method is not CorpusMethod.TITLE and document.id.startswith("t")), (method, document.id)
+    assert made.siblings == 2 * 30 * len(SECTIONS) and plain.siblings == 0
+    assert corpus_pairs(documents, methods, seed=7, sibling_negatives=True).rows == made.rows  # seeded
+
+
+def test_sibling_negatives_are_refused_where_they_cannot_work():
+    one_title = [Document(f"d{i}", PASSAGE.text, title="Glaucoma") for i in range(MIN_PAIRS)]
+    with pytest.raises(InputError, match=r"at least two titles; all 64 share one: drop --sibling-negatives"):
+        corpus_pairs(one_title, [CorpusMethod.ICT], sibling_negatives=True)
+    with pytest.raises(InputError, match="sibling negatives rank pairs; tsdae reconstructs sentences"):
+        corpus_pairs(_sectioned(30), [CorpusMethod.TSDAE], sibling_negatives=True)
+    data = ({"path": "corpus.jsonl"},)
+    for bad in ({}, {"unsupervised": "tsdae"}, {"unsupervised": "ict", "hard_negatives": 1}):
+        with pytest.raises(InputError, match="--sibling-negatives gives corpus-only pairs their negatives"):
+            preset("tiny", data=data, sibling_negatives=True, **bad)
+    without = preset("tiny", data=data, unsupervised="ict")
+    with_negatives = preset("tiny", data=data, unsupervised="ict", sibling_negatives=True)
+    assert with_negatives.fingerprint([]) != without.fingerprint([])  # runs without keep their ids (test_presets)
+
+
 def test_real_passages_give_pairs_by_every_method(medquad_mini):
     documents = read_documents(medquad_mini)
     made = corpus_pairs(documents, CorpusMethod.parse("title,ict,crops"))

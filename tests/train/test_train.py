@@ -269,6 +269,37 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
     assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
 
 
+def test_sibling_negatives_train_on_triplets_and_keep_held_out_passages_unseen(medquad_mini, tmp_path):
+    """--sibling-negatives: each corpus-only pair with a negative, counted in the record; on a plain corpus no
+    held-out passage is a training negative."""
+    from edge_embed.train.data import load_run_data
+
+    corpus = tmp_path / "manuals.jsonl"
+    corpus.write_text((medquad_mini / "corpus.jsonl").read_text())
+    config = preset(
+        "tiny",
+        data=(DataSource(str(corpus), license="own"),),
+        output_dir=str(tmp_path / "runs"),
+        max_seq_length=32,
+        unsupervised=("ict",),
+        sibling_negatives=True,
+    )
+    data = load_run_data(config)
+    assert data.pairs.negatives is not None and len(data.pairs.negatives) == len(data.pairs)
+    held = {
+        text
+        for split in (data.dev, data.test)
+        for cids in split.relevant_docs.values()
+        for text in (split.corpus[c] for c in cids)
+    }
+    assert held and not held & set(data.pairs.negatives)
+
+    record = json.loads((train(config, show_progress=False) / "run.json").read_text())
+    source = record["data"][0]
+    assert 0 < source["sibling_negatives"] <= source["corpus_only"]["ict"] and record["config"]["sibling_negatives"]
+    assert record["status"] == "finished" and set(record["metrics"]["finetuned"]) == {"dev", "test"}
+
+
 @pytest.mark.slow
 def test_tsdae_learns_to_rebuild_damaged_sentences_of_the_corpus(medquad_mini, tmp_path):
     """--unsupervised tsdae: sentence-transformers' denoising auto-encoder on the corpus's own sentences."""
