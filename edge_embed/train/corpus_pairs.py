@@ -21,6 +21,7 @@ passage without siblings, gets a passage of another title.
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
 from collections.abc import Sequence
@@ -113,8 +114,9 @@ class _SiblingNegatives:
         group = self.by_title[self.titles[index]]
         if same_title and len(group) > 1:
             self.siblings += 1
-            other = self.rng.choice([i for i in group if i != index])
-            return self.documents[other].embedded_text
+            position = bisect.bisect_left(group, index)  # groups list their documents in corpus order
+            drawn = self.rng.randrange(len(group) - 1)  # one of the others, without copying a large group
+            return self.documents[group[drawn if drawn < position else drawn + 1]].embedded_text
         while True:  # at least two titles exist: this ends, in ~1 draw unless one title dominates the corpus
             other = self.rng.randrange(len(self.documents))
             if self.titles[other] != self.titles[index]:

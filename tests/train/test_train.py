@@ -274,16 +274,7 @@ def test_sibling_negatives_train_on_triplets_and_keep_held_out_passages_unseen(m
     held-out passage is a training negative."""
     from edge_embed.train.data import load_run_data
 
-    corpus = tmp_path / "manuals.jsonl"
-    corpus.write_text((medquad_mini / "corpus.jsonl").read_text())
-    config = preset(
-        "tiny",
-        data=(DataSource(str(corpus), license="own"),),
-        output_dir=str(tmp_path / "runs"),
-        max_seq_length=32,
-        unsupervised=("ict",),
-        sibling_negatives=True,
-    )
+    config = _plain_corpus_config(medquad_mini, tmp_path, unsupervised=("ict",), sibling_negatives=True)
     data = load_run_data(config)
     assert data.pairs.negatives is not None and len(data.pairs.negatives) == len(data.pairs)
     held = {
@@ -350,16 +341,21 @@ def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad
     assert record["held_out"] == held and load_beir(folder, "test").relevant_docs == test.relevant_docs
 
 
-def test_corpus_only_on_a_plain_corpus_holds_out_whole_documents(medquad_mini, tmp_path):
+def _plain_corpus_config(medquad_mini, tmp_path, **overrides):
+    """The tiny preset, corpus-only on medquad-mini's passages as a user's own corpus file (no dev/test split)."""
     corpus = tmp_path / "manuals.jsonl"
     corpus.write_text((medquad_mini / "corpus.jsonl").read_text())
-    config = preset(
+    return preset(
         "tiny",
         data=(DataSource(str(corpus), license="own"),),
         output_dir=str(tmp_path / "runs"),
         max_seq_length=32,
-        unsupervised=("title",),
+        **overrides,
     )
+
+
+def test_corpus_only_on_a_plain_corpus_holds_out_whole_documents(medquad_mini, tmp_path):
+    config = _plain_corpus_config(medquad_mini, tmp_path, unsupervised=("title",))
     record = json.loads((train(config, show_progress=False) / "run.json").read_text())
     held = record["held_out"]
     # medquad titles repeat (several passages per condition): such documents are one group, held out together
