@@ -39,12 +39,19 @@ def test_the_default_is_the_recipe_the_lever_table_selected():
         ("train_matryoshka.json", "default", {}),  # the default as it ships
         ("train_default_256.json", "default", {"max_seq_length": 256}),  # the default at 256 tokens
         ("train_cpu30m_fp32.json", "cpu-30m", {"time_budget_s": 4 * 3600.0}),  # the default before Matryoshka
+        (
+            "train_corpus_siblings.json",
+            "cpu-30m",
+            {"bf16": "auto", "unsupervised": "title,ict", "sibling_negatives": True},
+        ),
     ],
 )
 def test_committed_runs_keep_their_ids_under_their_documented_commands(record, name, changes):
     run = json.loads((RESULTS / record).read_text())
-    # medquad's files as the runs read them (the older record does not list them; the data has not changed)
-    listed = json.loads((RESULTS / "train_cpu30m_fp32_30min.json").read_text())["data"][0]["files"]
+    # the files the run read: a corpus-only run lists its own (corpus.jsonl alone); medquad's labelled runs read the
+    # files the fp32 record lists (an older record does not list them; the data has not changed)
+    files_of = record if changes.get("unsupervised") else "train_cpu30m_fp32_30min.json"
+    listed = json.loads((RESULTS / files_of).read_text())["data"][0]["files"]
     files = [DataFile(**f) for f in listed]
 
     config = preset(name, data=MEDQUAD, **changes)
