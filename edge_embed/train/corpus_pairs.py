@@ -68,9 +68,9 @@ def corpus_pairs(
             or ``sibling_negatives`` is asked of ``tsdae`` or of a corpus with a single title.
     """
     rng = random.Random(seed)
-    negatives = _SiblingNegatives(documents, seed) if sibling_negatives else None
-    if negatives is not None and CorpusMethod.TSDAE in methods:
+    if sibling_negatives and CorpusMethod.TSDAE in methods:
         raise InputError("sibling negatives rank pairs; tsdae reconstructs sentences: drop one of them")
+    negatives = _SiblingNegatives(documents, seed) if sibling_negatives else None
     rows: list[tuple[str, str, str | None]] = []
     origins: list[int] = []
     made: dict[str, int] = {}
