@@ -65,7 +65,8 @@ def corpus_pairs(
 
     Raises:
         InputError: If a method makes fewer than :data:`MIN_PAIRS` pairs from this corpus (naming what it needs),
-            or ``sibling_negatives`` is asked of ``tsdae`` or of a corpus with a single title.
+            or ``sibling_negatives`` is asked of ``tsdae``, of a corpus with a single title or of one where
+            no two passages share a title.
     """
     rng = random.Random(seed)
     if sibling_negatives and CorpusMethod.TSDAE in methods:
@@ -106,6 +107,11 @@ class _SiblingNegatives:
             raise InputError(
                 f"sibling negatives need passages of at least two titles; all {len(documents)} share one: "
                 "drop --sibling-negatives"
+            )
+        if all(len(group) == 1 for group in self.by_title.values()):
+            raise InputError(
+                f"no two of the {len(documents)} passages share a title, so none has a sibling section to learn "
+                "against: give passages their document's title, or drop --sibling-negatives"
             )
         self.siblings = 0
 

@@ -116,6 +116,10 @@ def test_sibling_negatives_are_refused_where_they_cannot_work():
     one_title = [Document(f"d{i}", PASSAGE.text, title="Glaucoma") for i in range(MIN_PAIRS)]
     with pytest.raises(InputError, match=r"at least two titles; all 64 share one: drop --sibling-negatives"):
         corpus_pairs(one_title, [CorpusMethod.ICT], sibling_negatives=True)
+    for titles in (lambda i: f"Disease {i}", lambda i: None):  # every title its own, or none at all
+        alone = [Document(f"d{i}", PASSAGE.text, title=titles(i)) for i in range(MIN_PAIRS)]
+        with pytest.raises(InputError, match=r"no two of the 64 passages share a title.*drop --sibling-negatives"):
+            corpus_pairs(alone, [CorpusMethod.ICT], sibling_negatives=True)
     with pytest.raises(InputError, match="sibling negatives rank pairs; tsdae reconstructs sentences"):
         corpus_pairs(_sectioned(30), [CorpusMethod.TSDAE], sibling_negatives=True)
     data = ({"path": "corpus.jsonl"},)
