@@ -44,6 +44,11 @@ def test_the_default_is_the_recipe_the_lever_table_selected():
             "cpu-30m",
             {"bf16": "auto", "unsupervised": "title,ict", "sibling_negatives": True},
         ),
+        (
+            "train_corpus_siblings_256.json",
+            "cpu-30m",
+            {"bf16": "auto", "unsupervised": "title,ict", "sibling_negatives": True, "max_seq_length": 256},
+        ),
     ],
 )
 def test_committed_runs_keep_their_ids_under_their_documented_commands(record, name, changes):
