@@ -269,6 +269,19 @@ def test_corpus_only_training_reads_no_query_and_records_its_pairs(medquad_mini,
     assert set(record["metrics"]["finetuned"]) == {"dev", "test"}
 
 
+def _plain_corpus_config(medquad_mini, tmp_path, **overrides):
+    """The tiny preset, corpus-only on medquad-mini's passages as a user's own corpus file (no dev/test split)."""
+    corpus = tmp_path / "manuals.jsonl"
+    corpus.write_text((medquad_mini / "corpus.jsonl").read_text())
+    return preset(
+        "tiny",
+        data=(DataSource(str(corpus), license="own"),),
+        output_dir=str(tmp_path / "runs"),
+        max_seq_length=32,
+        **overrides,
+    )
+
+
 def test_sibling_negatives_train_on_triplets_and_keep_held_out_passages_unseen(medquad_mini, tmp_path):
     """--sibling-negatives: each corpus-only pair with a negative, counted in the record; on a plain corpus no
     held-out passage is a training negative."""
@@ -339,19 +352,6 @@ def test_a_pair_file_without_evaluation_data_is_scored_on_a_carved_slice(medquad
     (run / "run.json").write_text(json.dumps({**record, "status": "running"}))
     record = json.loads((train(config, show_progress=False) / "run.json").read_text())
     assert record["held_out"] == held and load_beir(folder, "test").relevant_docs == test.relevant_docs
-
-
-def _plain_corpus_config(medquad_mini, tmp_path, **overrides):
-    """The tiny preset, corpus-only on medquad-mini's passages as a user's own corpus file (no dev/test split)."""
-    corpus = tmp_path / "manuals.jsonl"
-    corpus.write_text((medquad_mini / "corpus.jsonl").read_text())
-    return preset(
-        "tiny",
-        data=(DataSource(str(corpus), license="own"),),
-        output_dir=str(tmp_path / "runs"),
-        max_seq_length=32,
-        **overrides,
-    )
 
 
 def test_corpus_only_on_a_plain_corpus_holds_out_whole_documents(medquad_mini, tmp_path):
